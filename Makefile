@@ -1,0 +1,47 @@
+# mailsite: `make run` starts everything on embedded defaults; `make test` runs the test suite.
+PYTHON ?= $(shell .ci/find-python)
+VENV := .venv
+VPY := $(VENV)/bin/python
+DEV_SECRET := $(shell head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+.PHONY: help install run worker beat test lint bench migrate clean
+
+help:
+	@echo "make run    start the web server (127.0.0.1:8000), a Celery worker and beat"
+	@echo "make test   run the test suite"
+	@echo "make lint   ruff and the migrations check"
+	@echo "make bench  run the benchmark suite (writes bench/results.json)"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (make PYTHON=/path/to/python3.12)"; exit 1; }
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+	$(VPY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	DEBUG=$${DEBUG:-1} $(VPY) manage.py migrate --noinput
+
+run: install
+	DEBUG=1 $(VPY) manage.py migrate --noinput
+	DEBUG=1 $(VPY) manage.py compilemessages --ignore=.venv -v0 || true
+	@echo "mailsite: http://127.0.0.1:8000/  (dev mailbox: http://127.0.0.1:8000/dev/mailbox/). Ctrl-C stops everything."
+	@DEBUG=1 bash -c 'trap "kill 0" EXIT; \
+	  $(VPY) manage.py celery worker -l info & \
+	  $(VPY) manage.py celery beat -l info & \
+	  $(VPY) manage.py runserver 127.0.0.1:8000'
+
+test: install
+	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET)} $(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	SECRET_KEY=$(DEV_SECRET) $(VPY) manage.py makemigrations --check --dry-run
+
+bench: install
+	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET)} $(VPY) -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,387 @@
+"""
+mailsite settings: one module, read from the environment (and an optional `.env` file).
+
+This is the only module that reads the environment. Everything else reads `django.conf.settings`
+when it runs, so tests can override any of it. A bad or missing value stops start-up with an
+ImproperlyConfigured error that names the variable.
+"""
+
+import ipaddress
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _env_bool(name, default):
+    try:
+        return env.bool(name, default=default)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be true or false: {error}") from None
+
+
+def _env_int(name, default, minimum=0):
+    try:
+        value = env.int(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
+    return value
+
+
+def _env_float(name, default, minimum=0.0):
+    try:
+        value = env.float(name, default=default)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}.")
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# Core
+# ------------------------------------------------------------------------------------------------
+DEBUG = _env_bool("DEBUG", False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is not set (it is required when DEBUG is off).")
+    # Development only: a random key kept under var/ so sessions survive a restart.
+    _dev_key = VAR_DIR / "dev-secret-key"
+    if not _dev_key.exists():
+        VAR_DIR.mkdir(exist_ok=True)
+        _dev_key.write_text(secrets.token_urlsafe(50))
+    SECRET_KEY = _dev_key.read_text().strip()
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SITE_URL must be an absolute http:// or https:// URL.")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_results",
+    "anymail",
+    "mailsite",
+    "accounts",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mailsite.urls"
+WSGI_APPLICATION = "mailsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------------------------------------
+# Database
+# ------------------------------------------------------------------------------------------------
+_default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+try:
+    DATABASES = {"default": env.db_url("DATABASE_URL", default=_default_db)}
+except Exception as error:  # django-environ raises assorted errors for a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL ({error}).") from None
+if not DATABASES["default"].get("ENGINE"):
+    raise ImproperlyConfigured("DATABASE_URL has an unknown scheme.")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(exist_ok=True)
+    # WAL and IMMEDIATE transactions let the web process, the worker and beat share one file.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ------------------------------------------------------------------------------------------------
+# Cache (rate limits and verification codes live here)
+# ------------------------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 5},
+            "KEY_PREFIX": "mailsite",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": "mailsite",
+        }
+    }
+
+# ------------------------------------------------------------------------------------------------
+# Auth
+# ------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrUsernameBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
+
+# Rate limits: <count>/<period>/<scope>, see accounts/ratelimit.py. One helper serves them all.
+ACCOUNTS_RATE_LIMITS = {
+    "code_send": "1/m/key,5/h/key,20/h/ip",
+    "code_verify": "10/m/key,100/h/ip",
+    "confirm_resend": "1/m/key,5/h/key,20/h/ip",
+    "confirm": "30/h/ip",
+    "password_reset": "1/m/key,5/h/key,20/h/ip",
+    "login": "10/m/key,60/h/ip",
+    "signup": "20/h/ip",
+}
+ACCOUNTS_RATE_LIMITS_ENABLED = _env_bool("ACCOUNTS_RATE_LIMITS_ENABLED", True)
+# Networks of reverse proxies whose X-Forwarded-For we believe (e.g. "10.0.0.0/8,127.0.0.1/32").
+try:
+    ACCOUNTS_TRUSTED_PROXIES = [
+        str(ipaddress.ip_network(n, strict=False)) for n in env.list("TRUSTED_PROXIES", default=[])
+    ]
+except ValueError as _error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be a list of IP networks ({_error}).") from None
+
+# ------------------------------------------------------------------------------------------------
+# Internationalisation
+# ------------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# ------------------------------------------------------------------------------------------------
+# Security (production values whenever DEBUG is off)
+# ------------------------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", SITE_URL.startswith("https://"))
+    SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
+    CSRF_COOKIE_SECURE = SITE_URL.startswith("https://")
+    SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+    SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    if _env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ------------------------------------------------------------------------------------------------
+# Email: MAILERS["default"] is the outbox; MAILERS["transport"] is the real provider.
+# ------------------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mailsite <noreply@localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+ADMINS = [("Admin", addr) for addr in env.list("ADMINS", default=[])]
+NOTIFICATIONS_EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 20, minimum=1)
+
+EMAIL_PROVIDERS = ("console", "smtp", "ses", "mailgun")
+EMAIL_PROVIDER = env.list("EMAIL_PROVIDER", default=["console"])
+for _name in EMAIL_PROVIDER:
+    if _name not in EMAIL_PROVIDERS:
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER={_name!r} is not one of: {', '.join(EMAIL_PROVIDERS)}.")
+if not EMAIL_PROVIDER or len(set(EMAIL_PROVIDER)) != len(EMAIL_PROVIDER):
+    raise ImproperlyConfigured("EMAIL_PROVIDER must name one or more distinct providers.")
+
+
+def _require(provider, *names):
+    missing = [name for name in names if not env.str(name, default="")]
+    if missing:
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER={provider} needs {', '.join(missing)} to be set.")
+
+
+ANYMAIL = {
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default="") or None,
+    "REQUESTS_TIMEOUT": NOTIFICATIONS_EMAIL_TIMEOUT,
+}
+ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
+
+
+def _transport(provider):
+    if provider == "console":
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if provider == "smtp":
+        _require("smtp", "EMAIL_URL")
+        try:
+            parsed = env.email_url("EMAIL_URL")
+        except Exception as error:
+            raise ImproperlyConfigured(f"EMAIL_URL is not a usable SMTP URL ({error}).") from None
+        if not parsed.get("EMAIL_HOST"):
+            raise ImproperlyConfigured("EMAIL_URL names no host (e.g. smtp+tls://user:pass@host:587).")
+        return {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": parsed["EMAIL_HOST"],
+                "port": parsed.get("EMAIL_PORT") or 25,
+                "username": parsed.get("EMAIL_HOST_USER") or None,
+                "password": parsed.get("EMAIL_HOST_PASSWORD") or None,
+                "use_tls": bool(parsed.get("EMAIL_USE_TLS")),
+                "use_ssl": bool(parsed.get("EMAIL_USE_SSL")),
+                "timeout": NOTIFICATIONS_EMAIL_TIMEOUT,
+            },
+        }
+    if provider == "ses":
+        _require("ses", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+        from botocore.config import Config
+
+        client_params = {
+            "region_name": env.str("AWS_DEFAULT_REGION"),
+            "config": Config(
+                connect_timeout=NOTIFICATIONS_EMAIL_TIMEOUT,
+                read_timeout=NOTIFICATIONS_EMAIL_TIMEOUT,
+                retries={"max_attempts": 1},
+            ),
+        }
+        if env.str("AMAZON_SES_ENDPOINT_URL", default=""):
+            client_params["endpoint_url"] = env.str("AMAZON_SES_ENDPOINT_URL")
+        ANYMAIL["AMAZON_SES_CLIENT_PARAMS"] = client_params
+        if env.str("AMAZON_SES_CONFIGURATION_SET_NAME", default=""):
+            ANYMAIL["AMAZON_SES_CONFIGURATION_SET_NAME"] = env.str("AMAZON_SES_CONFIGURATION_SET_NAME")
+        return {"BACKEND": "anymail.backends.amazon_ses.EmailBackend"}
+    # mailgun
+    _require("mailgun", "MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN")
+    ANYMAIL["MAILGUN_API_KEY"] = env.str("MAILGUN_API_KEY")
+    ANYMAIL["MAILGUN_SENDER_DOMAIN"] = env.str("MAILGUN_SENDER_DOMAIN")
+    if env.str("MAILGUN_API_URL", default=""):
+        ANYMAIL["MAILGUN_API_URL"] = env.str("MAILGUN_API_URL")
+    return {"BACKEND": "anymail.backends.mailgun.EmailBackend"}
+
+
+MAILERS = {"default": {"BACKEND": "notifications.backends.OutboxBackend"}}
+for _name in EMAIL_PROVIDER:
+    MAILERS[f"transport-{_name}"] = _transport(_name)
+# "transport" is the first provider; the rest (if any) are failover, in order.
+MAILERS["transport"] = MAILERS[f"transport-{EMAIL_PROVIDER[0]}"]
+NOTIFICATIONS_TRANSPORTS = [f"transport-{name}" for name in EMAIL_PROVIDER]
+
+# Outbox behaviour.
+NOTIFICATIONS_MAX_ATTEMPTS = _env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFICATIONS_RETRY_BASE = _env_float("NOTIFICATIONS_RETRY_BASE", 10.0)  # seconds
+NOTIFICATIONS_RETRY_MAX = _env_float("NOTIFICATIONS_RETRY_MAX", 3600.0)  # seconds
+NOTIFICATIONS_SEND_LEASE = _env_int("NOTIFICATIONS_SEND_LEASE", 4 * NOTIFICATIONS_EMAIL_TIMEOUT + 30, minimum=1)
+NOTIFICATIONS_SWEEP_AFTER = _env_int("NOTIFICATIONS_SWEEP_AFTER", 120, minimum=1)  # seconds
+NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 100, minimum=1)
+NOTIFICATIONS_KEEP_SENSITIVE = DEBUG  # keep codes and links readable in the dev mailbox
+
+# ------------------------------------------------------------------------------------------------
+# Celery
+# ------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed", "control"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_broker_dir / "control"),
+    }
+else:
+    # Longer than the longest retry countdown, so a delayed task is never redelivered early.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(NOTIFICATIONS_RETRY_MAX * 2 + 3600),
+        "socket_connect_timeout": 5,
+        "socket_timeout": 10,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# A plain worker consumes all of these, so a newcomer's single worker delivers everything.
+CELERY_TASK_QUEUES = [Queue("email-urgent"), Queue("email-bulk"), Queue("default")]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {"task": "notifications.tasks.outbox_sweep", "schedule": 60.0},
+}
+CELERY_TIMEZONE = TIME_ZONE
+
+# ------------------------------------------------------------------------------------------------
+# Logging
+# ------------------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

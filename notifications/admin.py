@@ -1,0 +1,81 @@
+from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import OutboundEmail
+from .preview import outbound_preview
+from .services import outbox_enqueue
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ("id", "subject", "recipients", "status", "category", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "category", "template", "sensitive")
+    search_fields = ("recipients", "subject", "provider_message_id")
+    date_hierarchy = "created_at"
+    actions = ["requeue"]
+    readonly_fields = (
+        "status",
+        "category",
+        "template",
+        "from_email",
+        "recipients",
+        "subject",
+        "sensitive",
+        "redacted",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "enqueued_at",
+        "lease_until",
+        "provider",
+        "provider_message_id",
+        "created_at",
+        "updated_at",
+        "sent_at",
+        "message_preview",
+    )
+    exclude = ("payload", "payload_encrypted")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("message as the recipient sees it"))
+    def message_preview(self, obj):
+        preview = outbound_preview(obj)
+        html_url = reverse("admin:notifications_outboundemail_html", args=[obj.pk])
+        return render_to_string("notifications/_preview.html", {"preview": preview, "html_url": html_url})
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("<int:pk>/html/", self.admin_site.admin_view(self.html_view), name="notifications_outboundemail_html"),
+            *super().get_urls(),
+        ]
+
+    def html_view(self, request, pk):
+        from django.http import HttpResponse
+        from django.shortcuts import get_object_or_404
+
+        preview = outbound_preview(get_object_or_404(OutboundEmail, pk=pk))
+        response = HttpResponse(preview.html or format_html("<p>{}</p>", _("(no HTML part)")))
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+    @admin.action(description=_("Requeue the selected emails for delivery"))
+    def requeue(self, request, queryset):
+        rows = list(queryset.exclude(status=OutboundEmail.Status.SENDING))
+        ids = [row.pk for row in rows]
+        OutboundEmail.objects.filter(pk__in=ids).update(
+            status=OutboundEmail.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, last_error=""
+        )
+        grouped = {}
+        for row in rows:
+            grouped.setdefault(row.queue, []).append(row.pk)
+        sent = outbox_enqueue(grouped)
+        self.message_user(request, _("%(n)d email(s) requeued.") % {"n": sent}, messages.SUCCESS)

@@ -1,0 +1,47 @@
+"""The outbox email backend: MAILERS["default"] for the whole project.
+
+send_messages() validates each message, stores it as an OutboundEmail row in the caller's
+transaction and, once that transaction commits, enqueues its delivery. A rolled-back caller sends
+nothing; a broker that is down at commit time loses nothing (the sweeper picks the row up).
+"""
+
+import json
+
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+
+from . import crypto
+from .message import to_payload, validate
+from .models import OutboundEmail
+
+
+class OutboxBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        messages = list(email_messages)
+        for message in messages:
+            validate(message)  # all or nothing: one bad message stores none of them
+        rows = [self._row(message) for message in messages]
+        with transaction.atomic():
+            OutboundEmail.objects.bulk_create(rows)
+            from .services import outbox_enqueue_on_commit
+
+            outbox_enqueue_on_commit(rows)
+        return len(rows)
+
+    def _row(self, message):
+        payload = to_payload(message)
+        sensitive = bool(getattr(message, "outbox_sensitive", False))
+        row = OutboundEmail(
+            category=getattr(message, "outbox_category", OutboundEmail.Category.URGENT),
+            template=getattr(message, "outbox_template", "")[:100],
+            from_email=str(message.from_email),
+            recipients=", ".join(message.recipients()),
+            subject=str(message.subject)[:998],
+            sensitive=sensitive,
+        )
+        if sensitive:
+            payload["redact"] = [str(s) for s in getattr(message, "outbox_redact", ())]
+            row.payload_encrypted = crypto.encrypt(json.dumps(payload).encode("utf-8"))
+        else:
+            row.payload = payload
+        return row

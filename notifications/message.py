@@ -1,0 +1,134 @@
+"""Turning an EmailMessage into a storable payload and back, with validation on the way in.
+
+Senders may set these optional attributes on a message before sending it:
+  outbox_category   "urgent" (default) or "bulk"
+  outbox_sensitive  True when the content carries a secret (code, link): encrypted at rest
+  outbox_redact     strings replaced by "[redacted]" once delivered (sensitive mail only)
+  outbox_template   the template name it was rendered from, for the admin
+"""
+
+import base64
+import email.utils
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+ANYMAIL_ATTRS = (
+    "tags",
+    "metadata",
+    "track_clicks",
+    "track_opens",
+    "envelope_sender",
+    "esp_extra",
+    "merge_data",
+    "merge_global_data",
+    "merge_metadata",
+    "template_id",
+)
+REDACTED = "[redacted]"
+
+
+class InvalidMessage(ValueError):
+    """A message the outbox refuses: nothing is stored and nothing is enqueued."""
+
+
+def _check_line(value, what):
+    if "\n" in str(value) or "\r" in str(value):
+        raise InvalidMessage(_("%(what)s must not contain a line break.") % {"what": what})
+
+
+def _check_address(value, what):
+    _check_line(value, what)
+    _name, addr = email.utils.parseaddr(str(value))
+    try:
+        validate_email(addr)
+    except ValidationError:
+        raise InvalidMessage(
+            _("%(what)s %(value)r is not a valid email address.") % {"what": what, "value": value}
+        ) from None
+
+
+def validate(message):
+    if not message.recipients():
+        raise InvalidMessage(_("The message has no recipients."))
+    _check_address(message.from_email, "From")
+    for field in ("to", "cc", "bcc", "reply_to"):
+        for addr in getattr(message, field, None) or []:
+            _check_address(addr, field.replace("_", "-").capitalize())
+    _check_line(message.subject, "Subject")
+    for name, value in (message.extra_headers or {}).items():
+        _check_line(name, "Header name")
+        _check_line(value, f"Header {name}")
+    if getattr(message, "outbox_category", "urgent") not in ("urgent", "bulk"):
+        raise InvalidMessage(_("outbox_category must be 'urgent' or 'bulk'."))
+
+
+def _encode_attachment(attachment):
+    if isinstance(attachment, tuple):
+        filename, content, mimetype = attachment
+        raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        return {"filename": filename, "content": base64.b64encode(raw).decode(), "mimetype": mimetype}
+    # A MIMEBase part: keep it whole.
+    return {"mime": base64.b64encode(attachment.as_bytes()).decode()}
+
+
+def to_payload(message):
+    payload = {
+        "from_email": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "reply_to": list(message.reply_to),
+        "subject": str(message.subject),
+        "body": str(message.body),
+        "alternatives": [[str(c), m] for c, m in getattr(message, "alternatives", [])],
+        "headers": {str(k): str(v) for k, v in (message.extra_headers or {}).items()},
+        "attachments": [_encode_attachment(a) for a in message.attachments],
+        "anymail": {},
+    }
+    for attr in ANYMAIL_ATTRS:
+        if hasattr(message, attr):
+            value = getattr(message, attr)
+            try:
+                json.dumps(value)
+            except TypeError:
+                raise InvalidMessage(f"Anymail attribute {attr!r} must be JSON-serialisable.") from None
+            payload["anymail"][attr] = value
+    return payload
+
+
+def from_payload(payload):
+    message = EmailMultiAlternatives(
+        subject=payload["subject"],
+        body=payload["body"],
+        from_email=payload["from_email"],
+        to=payload["to"],
+        cc=payload["cc"],
+        bcc=payload["bcc"],
+        reply_to=payload["reply_to"],
+        headers=payload["headers"],
+    )
+    for content, mimetype in payload["alternatives"]:
+        message.attach_alternative(content, mimetype)
+    for item in payload["attachments"]:
+        if "mime" in item:
+            from email import message_from_bytes
+
+            message.attach(message_from_bytes(base64.b64decode(item["mime"])))
+        else:
+            message.attach(item["filename"], base64.b64decode(item["content"]), item["mimetype"])
+    for attr, value in payload.get("anymail", {}).items():
+        setattr(message, attr, value)
+    return message
+
+
+def redact(payload, secrets):
+    """A copy of the payload with each secret string replaced, for keeping after delivery."""
+    text = json.dumps(payload)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(json.dumps(secret)[1:-1], REDACTED)
+    return json.loads(text)

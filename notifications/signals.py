@@ -1,0 +1,1 @@
+"""Signal receivers of the notifications app (tracking webhooks connect here)."""

@@ -1,0 +1,35 @@
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+
+from .models import OutboundEmail
+from .preview import outbound_preview
+
+
+def _dev_only():
+    if not settings.DEBUG:
+        raise Http404("The dev mailbox exists only when DEBUG is on.")
+
+
+def mailbox_list(request):
+    _dev_only()
+    page = Paginator(OutboundEmail.objects.all(), 50).get_page(request.GET.get("page"))
+    return render(request, "notifications/mailbox_list.html", {"page": page})
+
+
+def mailbox_detail(request, pk):
+    _dev_only()
+    email = get_object_or_404(OutboundEmail, pk=pk)
+    return render(request, "notifications/mailbox_detail.html", {"email": email, "preview": outbound_preview(email)})
+
+
+@xframe_options_sameorigin
+def mailbox_html(request, pk):
+    _dev_only()
+    preview = outbound_preview(get_object_or_404(OutboundEmail, pk=pk))
+    response = HttpResponse(preview.html or "<p>(no HTML part)</p>")
+    # Shown in a sandboxed iframe; this also stops any script in the mail from running.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+    return response
