@@ -279,3 +279,36 @@ def _in_memory_broker_without_redis():
 
         app.conf.broker_url = "memory://"
     yield
+
+
+class Outbox:
+    """The outbox as a test reads it: deliver queued rows in-process (through the transport mailer,
+    locmem in tests) and read what arrived in django.core.mail.outbox, as a person reads mail."""
+
+    def rows(self, **filters):
+        from notifications.models import OutboundEmail
+
+        return OutboundEmail.objects.filter(**filters).order_by("id")
+
+    def deliver(self):
+        from django.core import mail
+
+        from notifications import delivery
+        from notifications.models import OutboundEmail
+
+        ids = list(OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("pk", flat=True))
+        delivery.deliver_many(ids)
+        return mail.outbox
+
+    def messages_to(self, address):
+        return [m for m in self.deliver() if address in m.recipients()]
+
+    def last_to(self, address):
+        found = self.messages_to(address)
+        assert found, f"no email to {address}"
+        return found[-1]
+
+
+@pytest.fixture
+def outbox(db, mailoutbox):
+    return Outbox()
