@@ -26,12 +26,8 @@ migrate: install
 
 run: install
 	DEBUG=1 $(VPY) manage.py migrate --noinput
-	DEBUG=1 $(VPY) manage.py compilemessages --ignore=.venv -v0 || true
 	@echo "mailsite: http://127.0.0.1:8000/  (dev mailbox: http://127.0.0.1:8000/dev/mailbox/). Ctrl-C stops everything."
-	@DEBUG=1 bash -c 'trap "kill 0" EXIT; \
-	  $(VPY) manage.py celery worker -l info & \
-	  $(VPY) manage.py celery beat -l info & \
-	  $(VPY) manage.py runserver 127.0.0.1:8000'
+	DEBUG=1 $(VPY) manage.py rundev 127.0.0.1:8000
 
 test: install
 	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET)} $(VPY) -m pytest $(PYTEST_ARGS)
