@@ -183,6 +183,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
+# How long an emailed confirmation link (sign-up, email change) works, in seconds.
+ACCOUNTS_CONFIRM_TIMEOUT = _env_int("ACCOUNTS_CONFIRM_TIMEOUT", 3 * 24 * 3600, minimum=60)
 
 # Rate limits: <count>/<period>/<scope>, see accounts/ratelimit.py. One helper serves them all.
 ACCOUNTS_RATE_LIMITS = {

@@ -1,0 +1,252 @@
+"""Account forms. They validate and normalise; the services in accounts.services do the work.
+
+Every text field refuses NUL bytes (Django's CharField does) and over-long input with a field
+error, so bad input never reaches the database as a 500.
+"""
+
+import logging
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import normalize_email, username_validator
+from .ratelimit import client_ip
+
+logger = logging.getLogger(__name__)
+
+EMAIL_MAX_LENGTH = 254
+USERNAME_MAX_LENGTH = 30
+PASSWORD_MAX_LENGTH = 1024  # enough for any passphrase; stops megabyte bodies reaching the hasher
+CODE_MAX_LENGTH = 32
+
+
+def _users():
+    return get_user_model()._default_manager
+
+
+def _limit_passwords(form, *names):
+    for name in names:
+        field = form.fields[name]
+        field.max_length = PASSWORD_MAX_LENGTH
+        field.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+
+
+def email_field(label=None, **attrs):
+    return forms.EmailField(
+        label=label or _("Email address"),
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", **attrs}),
+    )
+
+
+class NormalizedEmailMixin:
+    def clean_email(self):
+        return normalize_email(self.cleaned_data["email"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Sign-up
+# ------------------------------------------------------------------------------------------------
+class SignupForm(NormalizedEmailMixin, auth_forms.SetPasswordMixin, forms.Form):
+    """email, username, password1, password2 and an optional emailed `code`.
+
+    A right code confirms the address at once (`code_verified`). An address that already has an
+    account is not an error unless a right code proves the visitor owns it (`existing_account`):
+    the view answers as for a new account and mails the owner, so sign-up does not reveal which
+    addresses have accounts. The code is only checked (and so used up) when everything else is
+    valid.
+    """
+
+    email = email_field(autofocus=True)
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=USERNAME_MAX_LENGTH,
+        validators=[username_validator],
+        help_text=_("Your public name: up to 30 letters, digits, underscores and dots."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password1, password2 = auth_forms.SetPasswordMixin.create_password_fields()
+    code = forms.CharField(
+        label=_("Verification code"),
+        required=False,
+        max_length=CODE_MAX_LENGTH,
+        help_text=_("Optional. If you asked for a code by email, enter it to confirm your address right away."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, request=None, **kwargs):
+        self.request = request
+        self.code_verified = False
+        self.existing_account = False
+        super().__init__(*args, **kwargs)
+        _limit_passwords(self, "password1", "password2")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if _users().filter(username__iexact=username).exists():
+            raise ValidationError(_("That username is taken."), code="unique")
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        self.validate_passwords()
+        user_model = get_user_model()
+        # Checked against a draft user, so the password may not resemble the name or address.
+        draft = user_model(username=cleaned.get("username") or "", email=cleaned.get("email") or "")
+        self.validate_password_for_user(draft)
+        email = cleaned.get("email")
+        self.existing_account = bool(email) and _users().filter(email__iexact=email).exists()
+        if not self.errors and cleaned.get("code"):
+            self._check_code(email, cleaned["code"])
+        return cleaned
+
+    def _check_code(self, email, code):
+        from accounts.codes import code_consume
+
+        ip = client_ip(self.request) if self.request is not None else None
+        try:
+            code_consume(email=email, purpose="signup", code=code, ip=ip)
+        except ValidationError as error:
+            self.add_error("code", error)
+            return
+        self.code_verified = True
+        if self.existing_account:
+            self.add_error(
+                "email",
+                ValidationError(
+                    _("An account with this address already exists. Log in, or reset your password."),
+                    code="unique",
+                ),
+            )
+
+
+# ------------------------------------------------------------------------------------------------
+# Log-in
+# ------------------------------------------------------------------------------------------------
+class LoginForm(auth_forms.AuthenticationForm):
+    """Email or username, and password. An account whose address is not confirmed is refused,
+    with `unconfirmed_user` set so the page can offer a new link."""
+
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": _("That email or username and password do not match an account."),
+        "unconfirmed": _("Please confirm your email address first: open the link we emailed you."),
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        self.unconfirmed_user = None
+        super().__init__(request, *args, **kwargs)
+        field = self.fields["username"]
+        field.label = _("Email or username")
+        field.max_length = EMAIL_MAX_LENGTH
+        field.validators.append(MaxLengthValidator(EMAIL_MAX_LENGTH))
+        field.widget.attrs.update(maxlength=EMAIL_MAX_LENGTH, autocomplete="username", autocapitalize="none")
+        self.fields["password"].validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.email_confirmed:
+            self.unconfirmed_user = user
+            raise ValidationError(self.error_messages["unconfirmed"], code="unconfirmed")
+
+
+# ------------------------------------------------------------------------------------------------
+# Confirmation links and password reset
+# ------------------------------------------------------------------------------------------------
+class EmailForm(NormalizedEmailMixin, forms.Form):
+    email = email_field(autofocus=True)
+
+
+class PasswordResetForm(NormalizedEmailMixin, auth_forms.PasswordResetForm):
+    """Django's reset form, mailing through our service (outbox, user's language, link redacted)."""
+
+    email = email_field(autofocus=True)
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        try:
+            services.password_reset_send(user=context["user"], uidb64=context["uid"], token=context["token"])
+        except Exception:
+            # As Django does: a failure must not tell the visitor that the address has an account.
+            logger.exception("password reset mail to user %s could not be queued", context["user"].pk)
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_passwords(self, "new_password1", "new_password2")
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_passwords(self, "old_password", "new_password1", "new_password2")
+
+
+# ------------------------------------------------------------------------------------------------
+# Changing the address
+# ------------------------------------------------------------------------------------------------
+class EmailChangeForm(NormalizedEmailMixin, forms.Form):
+    email = email_field(label=_("New email address"), autofocus=True)
+    password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_email(self):
+        email = super().clean_email()
+        if email == self.user.email:
+            raise ValidationError(_("That is already your address."), code="same")
+        if _users().filter(email__iexact=email).exclude(pk=self.user.pk).exists():
+            raise ValidationError(_("Another account uses this address."), code="unique")
+        return email
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("Your password was entered incorrectly."), code="password_incorrect")
+        return password
+
+
+# ------------------------------------------------------------------------------------------------
+# Admin
+# ------------------------------------------------------------------------------------------------
+class AdminEmailMixin:
+    """Normalise the address and refuse one another account has in any case, with a readable
+    message rather than the database constraint's."""
+
+    def clean_email(self):
+        email = normalize_email(self.cleaned_data.get("email"))
+        others = _users().filter(email__iexact=email)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if email and others.exists():
+            raise ValidationError(_("Another account uses this address."), code="unique")
+        return email
+
+
+class AdminUserCreationForm(AdminEmailMixin, auth_forms.AdminUserCreationForm):
+    class Meta(auth_forms.AdminUserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("email", "username")
+
+
+class AdminUserChangeForm(AdminEmailMixin, auth_forms.UserChangeForm):
+    class Meta(auth_forms.UserChangeForm.Meta):
+        model = get_user_model()
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username")
+        if username and _users().filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("That username is taken."), code="unique")
+        return username

@@ -1,0 +1,262 @@
+"""Account rules: registration, address confirmation, email change, password notices.
+
+Every mail leaves through notifications.services.email_send (the outbox), in the user's saved
+language. Mails that carry a link which grants something (confirm, reset, change) are urgent and
+sensitive, with the link and its token listed for redaction once delivered.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.timesince import timesince
+
+from notifications.services import email_send
+
+from .models import normalize_email
+from .ratelimit import ratelimit_consume
+from .tokens import (
+    TokenAddressTaken,
+    TokenInvalid,
+    TokenUsed,
+    confirm_token_generator,
+    email_change_token_generator,
+)
+
+logger = logging.getLogger(__name__)
+
+URGENT = "urgent"
+
+
+def _absolute(path):
+    return settings.SITE_URL + path
+
+
+def _duration(seconds):
+    now = timezone.now()
+    return timesince(now, now + timedelta(seconds=seconds))
+
+
+# Rendered when the mail is, inside the recipient's language.
+duration_text = lazy(_duration, str)
+
+
+def _users():
+    return get_user_model()._default_manager
+
+
+# ------------------------------------------------------------------------------------------------
+# Registration and address confirmation
+# ------------------------------------------------------------------------------------------------
+def user_register(*, email, username, password, language=None, confirmed=False):
+    """Create an account. Unconfirmed accounts are sent a confirmation link in the same
+    transaction, so a failed sign-up sends nothing. Raises IntegrityError if the address or
+    username was taken meanwhile."""
+    with transaction.atomic():
+        user = _users().create_user(
+            username=username,
+            email=email,
+            password=password,
+            language=language or settings.LANGUAGE_CODE,
+            email_confirmed_at=timezone.now() if confirmed else None,
+        )
+        if not confirmed:
+            confirmation_send(user=user)
+    return user
+
+
+def confirmation_send(*, user):
+    token = confirm_token_generator.make_token(user=user, email=user.email)
+    link = _absolute(reverse("accounts:confirm", args=[token]))
+    email_send(
+        template="confirm",
+        to=user.email,
+        context={"user": user, "link": link, "valid_for": duration_text(confirm_token_generator.timeout())},
+        language=user.language,
+        category=URGENT,
+        sensitive=True,
+        redact=[link, token],
+    )
+
+
+def confirmation_resend(*, email):
+    """Send a new link if `email` belongs to an active, unconfirmed account. True if one was sent;
+    callers must answer the same either way."""
+    user = _users().filter(email=normalize_email(email), email_confirmed_at__isnull=True, is_active=True).first()
+    if user is None:
+        return False
+    confirmation_send(user=user)
+    return True
+
+
+def _confirm_target(token, *, lock=False):
+    data = confirm_token_generator.read_token(token)
+    users = _users().select_for_update() if lock else _users()
+    user = users.filter(pk=data["u"]).first()
+    if user is None or user.email != data["e"]:
+        raise TokenInvalid()
+    if user.email_confirmed:
+        raise TokenUsed()
+    return user
+
+
+def email_confirm_check(*, token):
+    """The user a confirmation token would confirm; TokenError if it would not. Changes nothing."""
+    return _confirm_target(token)
+
+
+def email_confirm(*, token):
+    """Confirm the address a token was sent to. Raises TokenError (invalid, expired, used)."""
+    with transaction.atomic():
+        user = _confirm_target(token, lock=True)
+        user.mark_email_confirmed()
+        user.save(update_fields=["email_confirmed_at"])
+    return user
+
+
+def user_confirm(*, user):
+    """Mark an account's address confirmed (by an operator, or a reset link that reached it)."""
+    if user.email_confirmed:
+        return False
+    user.mark_email_confirmed()
+    user.save(update_fields=["email_confirmed_at"])
+    return True
+
+
+def signup_existing_notify(*, email):
+    """Someone tried to sign up with an address that has an account. Tell its owner by mail,
+    rather than telling the visitor, so sign-up does not reveal which addresses have accounts."""
+    user = _users().filter(email=normalize_email(email)).first()
+    if user is None:
+        return
+    if ratelimit_consume(action="confirm_resend", key=user.email):
+        logger.info("sign-up with an existing address: notice to user %s skipped (rate limit)", user.pk)
+        return
+    context = {
+        "user": user,
+        "login_url": _absolute(reverse("accounts:login")),
+        "reset_url": _absolute(reverse("accounts:password-reset")),
+        "link": "",
+    }
+    redact = []
+    if not user.email_confirmed and user.is_active:
+        token = confirm_token_generator.make_token(user=user, email=user.email)
+        context["link"] = _absolute(reverse("accounts:confirm", args=[token]))
+        context["valid_for"] = duration_text(confirm_token_generator.timeout())
+        redact = [context["link"], token]
+    email_send(
+        template="signup_existing",
+        to=user.email,
+        context=context,
+        language=user.language,
+        category=URGENT,
+        sensitive=bool(redact),
+        redact=redact,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Passwords
+# ------------------------------------------------------------------------------------------------
+def password_reset_send(*, user, uidb64, token):
+    link = _absolute(reverse("accounts:password-reset-confirm", kwargs={"uidb64": uidb64, "token": token}))
+    email_send(
+        template="password_reset",
+        to=user.email,
+        context={"user": user, "link": link, "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT)},
+        language=user.language,
+        category=URGENT,
+        sensitive=True,
+        redact=[link, token],
+    )
+
+
+def password_reset_complete(*, user):
+    """After a reset through an emailed link: that link proved the address, and the owner is told."""
+    user_confirm(user=user)
+    password_changed_notify(user=user)
+
+
+def password_changed_notify(*, user):
+    email_send(
+        template="password_changed",
+        to=user.email,
+        context={"user": user, "reset_url": _absolute(reverse("accounts:password-reset"))},
+        language=user.language,
+        category=URGENT,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Changing the address
+# ------------------------------------------------------------------------------------------------
+def email_change_request(*, user, new_email):
+    """Send a link to `new_email`; the account keeps its address until that link is used."""
+    new_email = normalize_email(new_email)
+    token = email_change_token_generator.make_token(user=user, email=new_email)
+    link = _absolute(reverse("accounts:email-change-confirm", args=[token]))
+    email_send(
+        template="email_change_confirm",
+        to=new_email,
+        context={
+            "user": user,
+            "new_email": new_email,
+            "link": link,
+            "valid_for": duration_text(email_change_token_generator.timeout()),
+        },
+        language=user.language,
+        category=URGENT,
+        sensitive=True,
+        redact=[link, token],
+    )
+
+
+def _email_change_target(token, *, lock=False):
+    data = email_change_token_generator.read_token(token)
+    users = _users().select_for_update() if lock else _users()
+    user = users.filter(pk=data["u"]).first()
+    if user is None:
+        raise TokenInvalid()
+    if user.email == data["e"]:
+        raise TokenUsed()
+    if user.email != data["o"]:
+        raise TokenInvalid()
+    if _users().filter(email__iexact=data["e"]).exclude(pk=user.pk).exists():
+        raise TokenAddressTaken()
+    return user, data["e"]
+
+
+def email_change_check(*, token):
+    """(user, new address) an email-change token would apply; TokenError if not. Changes nothing."""
+    return _email_change_target(token)
+
+
+def email_change_confirm(*, token):
+    """Switch the account to the address the token was sent to (now confirmed) and tell the old
+    address. Raises TokenError (invalid, expired, used, taken)."""
+    try:
+        with transaction.atomic():
+            user, new_email = _email_change_target(token, lock=True)
+            old_email = user.email
+            user.email = new_email
+            user.mark_email_confirmed()
+            user.save(update_fields=["email", "email_confirmed_at"])
+            email_send(
+                template="email_change_notice",
+                to=old_email,
+                context={
+                    "user": user,
+                    "old_email": old_email,
+                    "new_email": new_email,
+                },
+                language=user.language,
+                category=URGENT,
+            )
+    except IntegrityError:  # taken between the check and the save
+        raise TokenAddressTaken() from None
+    return user

@@ -1,0 +1,52 @@
+"""Helpers for the accounts tests: users, reading links out of mail, a clean cache per test.
+
+Import `clean_cache` into a test module to use it there (it is autouse): rate-limit counters live
+in the cache, and one test's hits must not count against the next.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.utils import timezone
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(email="ada@example.com", username="ada", password=PASSWORD, confirmed=True, **extra):
+    user = get_user_model().objects.create_user(username=username, email=email, password=password, **extra)
+    if confirmed:
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+    return user
+
+
+def links_in(text, path_prefix):
+    """Absolute links in `text` under SITE_URL + path_prefix."""
+    pattern = re.escape(settings.SITE_URL + path_prefix) + r"[^\s\"'<>]*"
+    return re.findall(pattern, text)
+
+
+def link_path(message, path_prefix):
+    """The path of the one link to `path_prefix` in a mail, as a person would click it: the same
+    link in the text body and in the HTML body."""
+    text_links = set(links_in(message.body, path_prefix))
+    html = next(content for content, mimetype in message.alternatives if mimetype == "text/html")
+    html_links = set(links_in(html, path_prefix))
+    assert len(text_links) == 1, f"expected one {path_prefix} link in the text body, found {text_links}"
+    assert html_links == text_links, (html_links, text_links)
+    return urlsplit(text_links.pop()).path
+
+
+def html_of(message):
+    return next(content for content, mimetype in message.alternatives if mimetype == "text/html")
