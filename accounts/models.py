@@ -73,3 +73,42 @@ class User(AbstractUser):
 
     def mark_email_confirmed(self, *, when=None):
         self.email_confirmed_at = when or timezone.now()
+
+
+class EmailCaptcha(models.Model):
+    """The audit trail of one emailed verification code: who asked, from where, and what became
+    of it. The code itself lives only in the cache, as a keyed hash; it is never stored here."""
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", _("sign-up")
+        LOGIN = "login", _("log-in")
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("pending")
+        USED = "used", _("used")
+        EXPIRED = "expired", _("expired")
+        EXHAUSTED = "exhausted", _("too many wrong tries")
+        REPLACED = "replaced", _("replaced by a newer code")
+        LOCKED = "locked", _("address locked for the day")
+        WITHHELD = "withheld", _("not sent (address not eligible)")
+
+    email = models.EmailField(_("email address"), max_length=254, db_index=True)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    ip = models.GenericIPAddressField(_("requesting IP"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome, default=Outcome.PENDING)
+
+    class Meta:
+        verbose_name = _("emailed code")
+        verbose_name_plural = _("emailed codes")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["email", "purpose", "outcome"], name="accounts_captcha_live_idx"),
+            models.Index(fields=["ip", "created_at"], name="accounts_captcha_ip_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} code for {self.email} ({self.get_outcome_display()})"

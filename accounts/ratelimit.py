@@ -95,6 +95,22 @@ def ratelimit_consume(*, action, key=None, ip=None, now=None):
     return retry_after
 
 
+def ratelimit_peek(*, action, key=None, ip=None, now=None):
+    """Seconds until one more hit of `action` would be allowed (0 if it would be now). Counts nothing."""
+    if not settings.ACCOUNTS_RATE_LIMITS_ENABLED:
+        return 0
+    now = time.time() if now is None else now
+    wait = 0
+    for rule in rules_for(action):
+        value = key if rule.scope == "key" else ip
+        if value in (None, ""):
+            continue
+        hits = cache.get(_cache_key(action, rule, value, int(now // rule.period))) or 0
+        if hits >= rule.count:
+            wait = max(wait, int(rule.period - (now % rule.period)) + 1)
+    return wait
+
+
 def ratelimit_response(request, retry_after, message=None):
     """429 with Retry-After, as JSON for JSON callers and as a page otherwise."""
     message = message or _("Too many attempts. Please try again in %(seconds)d seconds.") % {"seconds": retry_after}

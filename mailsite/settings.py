@@ -186,6 +186,13 @@ PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
 # How long an emailed confirmation link (sign-up, email change) works, in seconds.
 ACCOUNTS_CONFIRM_TIMEOUT = _env_int("ACCOUNTS_CONFIRM_TIMEOUT", 3 * 24 * 3600, minimum=60)
 
+# Emailed verification codes (accounts/codes.py): digits, lifetime in seconds, wrong tries per code,
+# and wrong codes per address per day before verifying by code is locked until the day is over.
+ACCOUNTS_CODE_LENGTH = _env_int("ACCOUNTS_CODE_LENGTH", 6, minimum=4)
+ACCOUNTS_CODE_TTL = _env_int("ACCOUNTS_CODE_TTL", 600, minimum=60)
+ACCOUNTS_CODE_MAX_ATTEMPTS = _env_int("ACCOUNTS_CODE_MAX_ATTEMPTS", 5, minimum=1)
+ACCOUNTS_CODE_MAX_FAILURES = _env_int("ACCOUNTS_CODE_MAX_FAILURES", 20, minimum=1)
+
 # Rate limits: <count>/<period>/<scope>, see accounts/ratelimit.py. One helper serves them all.
 ACCOUNTS_RATE_LIMITS = {
     "code_send": "1/m/key,5/h/key,20/h/ip",
