@@ -1,0 +1,90 @@
+"""Admin for the emailed-code audit rows: read-only, plus an "activity" page of who asks most."""
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .code_activity import activity_top
+from .codes import code_audit_expire
+from .models import EmailCaptcha
+
+Outcome = EmailCaptcha.Outcome
+SENT = [Outcome.PENDING, Outcome.USED, Outcome.EXPIRED, Outcome.EXHAUSTED, Outcome.REPLACED]
+
+
+@admin.register(EmailCaptcha)
+class EmailCaptchaAdmin(admin.ModelAdmin):
+    """Audit rows are evidence: nobody adds, edits or deletes them here, and none holds a code."""
+
+    list_display = ("email", "purpose", "outcome", "created_at", "expires_at", "attempts", "used_at", "ip")
+    list_filter = ("purpose", "outcome", "created_at")
+    search_fields = ("email", "ip")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    list_per_page = 100
+    show_full_result_count = False
+    change_list_template = "admin/accounts/emailcaptcha/change_list.html"
+    activity_template = "admin/accounts/emailcaptcha/activity.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.activity_view)
+        return [path("activity/", view, name="accounts_emailcaptcha_activity"), *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        code_audit_expire()  # the cache forgets unused codes silently; show them as expired
+        return super().changelist_view(request, extra_context)
+
+    def activity_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            hours = min(max(int(request.GET.get("hours", 1)), 1), 48)
+        except ValueError:
+            hours = 1
+        since = timezone.now() - timedelta(hours=hours)
+        rows = EmailCaptcha.objects.filter(created_at__gte=since)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Who is asking for codes"),
+            "hours": hours,
+            "hour_choices": [1, 6, 24],
+            "since": since,
+            "by_email": self._top(rows, "email", distinct="ip"),
+            "by_ip": self._top(rows.exclude(ip=None), "ip", distinct="email"),
+            "hit_lists": [
+                activity_top(action=action, scope=scope, hours=hours)
+                for action in ("send", "verify")
+                for scope in ("email", "ip")
+            ],
+        }
+        return TemplateResponse(request, self.activity_template, context)
+
+    @staticmethod
+    def _top(rows, field, *, distinct, limit=20):
+        return list(
+            rows.values(field)
+            .annotate(
+                requests=Count("id"),
+                sent=Count("id", filter=Q(outcome__in=SENT)),
+                used=Count("id", filter=Q(outcome=Outcome.USED)),
+                wrong=Sum("attempts"),
+                others=Count(distinct, distinct=True),
+            )
+            .order_by("-requests", "-wrong", field)[:limit]
+        )
