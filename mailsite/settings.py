@@ -341,6 +341,13 @@ NOTIFICATIONS_SWEEP_AFTER = _env_int("NOTIFICATIONS_SWEEP_AFTER", 120, minimum=1
 NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 100, minimum=1)
 NOTIFICATIONS_KEEP_SENSITIVE = DEBUG  # keep codes and links readable in the dev mailbox
 
+# Follower alerts (notifications/follows.py): at most one alert per recipient per window; follows
+# inside it go into one digest when it closes. A pair is not alerted twice within REALERT_AFTER.
+NOTIFICATIONS_FOLLOW_WINDOW = _env_int("NOTIFICATIONS_FOLLOW_WINDOW", 15 * 60, minimum=1)  # seconds
+NOTIFICATIONS_FOLLOW_REALERT_AFTER = 24 * 3600  # seconds
+NOTIFICATIONS_FOLLOW_DIGEST_NAMES = 3  # followers named in a digest before "and N others"
+NOTIFICATIONS_FOLLOW_SWEEP_AFTER = 60  # seconds a pending follow may wait unscheduled before the sweeper acts
+
 # ------------------------------------------------------------------------------------------------
 # Celery
 # ------------------------------------------------------------------------------------------------
@@ -381,6 +388,8 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.tasks.outbox_sweep", "schedule": 60.0},
+    "follower-alerts-sweep": {"task": "notifications.tasks.follower_alerts_sweep", "schedule": 60.0},
+    "follower-alert-items-prune": {"task": "notifications.tasks.follower_alert_items_prune", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

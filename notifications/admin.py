@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import OutboundEmail
+from .models import Follow, NotificationPreference, OutboundEmail
 from .preview import outbound_preview
 from .services import outbox_enqueue
 
@@ -79,3 +79,21 @@ class OutboundEmailAdmin(admin.ModelAdmin):
             grouped.setdefault(row.queue, []).append(row.pk)
         sent = outbox_enqueue(grouped)
         self.message_user(request, _("%(n)d email(s) requeued.") % {"n": sent}, messages.SUCCESS)
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("follower", "followed", "created_at")
+    search_fields = ("follower__username", "follower__email", "followed__username", "followed__email")
+    raw_id_fields = ("follower", "followed")
+    date_hierarchy = "created_at"
+    list_select_related = ("follower", "followed")
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "follower_emails", "updated_at")
+    list_filter = ("follower_emails",)
+    search_fields = ("user__username", "user__email")
+    raw_id_fields = ("user",)
+    list_select_related = ("user",)

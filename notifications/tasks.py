@@ -15,3 +15,24 @@ def outbox_deliver(ids):
 @shared_task(ignore_result=True)
 def outbox_sweep():
     return services.outbox_sweep()
+
+
+@shared_task(ignore_result=True)
+def follower_alerts_process(recipient_id):
+    from .follows import follower_alerts_process as process
+
+    process(recipient_id=int(recipient_id))
+
+
+@shared_task(ignore_result=True)
+def follower_alerts_sweep():
+    from .follows import follower_alerts_sweep as sweep
+
+    return sweep()
+
+
+@shared_task(ignore_result=True)
+def follower_alert_items_prune():
+    from .follows import follower_alert_items_prune as prune
+
+    return prune()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_social
 
 app_name = "notifications"
 
@@ -8,4 +8,13 @@ urlpatterns = [
     path("dev/mailbox/", views.mailbox_list, name="mailbox"),
     path("dev/mailbox/<int:pk>/", views.mailbox_detail, name="mailbox-detail"),
     path("dev/mailbox/<int:pk>/html/", views.mailbox_html, name="mailbox-html"),
+    # Follows and follower alerts (the paths are a public contract).
+    path("users/", views_social.user_list, name="users"),
+    path("u/<str:username>/", views_social.profile, name="profile"),
+    path("u/<str:username>/follow/", views_social.follow, name="follow"),
+    path("u/<str:username>/unfollow/", views_social.unfollow, name="unfollow"),
+    path("u/<str:username>/followers/", views_social.followers, name="followers"),
+    path("u/<str:username>/following/", views_social.following, name="following"),
+    path("settings/notifications/", views_social.notification_settings, name="settings"),
+    path("notifications/unsubscribe/<str:token>/", views_social.unsubscribe, name="unsubscribe"),
 ]

@@ -1,0 +1,162 @@
+"""Pages of the social side: people, profiles, follows, notification settings, unsubscribe.
+
+Views look things up and hand off to notifications.follows, where the rules live.
+"""
+
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import follows
+from .models import Follow
+
+PAGE_SIZE = 50
+
+
+def _people():
+    return get_user_model().objects.filter(is_active=True)
+
+
+def _person_or_404(username):
+    return get_object_or_404(_people(), username__iexact=username)
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def user_list(request):
+    query = request.GET.get("q", "").strip()[:30]
+    people = (
+        _people()
+        .annotate(follower_count=Count("follows_in", filter=Q(follows_in__follower__is_active=True)))
+        .order_by("username")
+    )
+    if query:
+        people = people.filter(username__icontains=query)
+    return render(request, "notifications/user_list.html", {"page": _page(request, people), "query": query})
+
+
+def profile(request, username):
+    person = _person_or_404(username)
+    context = {
+        "person": person,
+        "follower_count": Follow.objects.filter(followed=person, follower__is_active=True).count(),
+        "following_count": Follow.objects.filter(follower=person, followed__is_active=True).count(),
+        "is_self": request.user.is_authenticated and request.user.pk == person.pk,
+        "is_following": request.user.is_authenticated
+        and Follow.objects.filter(follower=request.user, followed=person).exists(),
+    }
+    return render(request, "notifications/profile.html", context)
+
+
+def followers(request, username):
+    person = _person_or_404(username)
+    people = _people().filter(follows_out__followed=person).order_by("-follows_out__created_at", "-pk")
+    return _people_page(request, person, people, _("Followers of %(name)s"), _("Nobody follows %(name)s yet."))
+
+
+def following(request, username):
+    person = _person_or_404(username)
+    people = _people().filter(follows_in__follower=person).order_by("-follows_in__created_at", "-pk")
+    return _people_page(request, person, people, _("%(name)s follows"), _("%(name)s follows nobody yet."))
+
+
+def _people_page(request, person, people, title, empty):
+    context = {
+        "person": person,
+        "page": _page(request, people),
+        "title": title % {"name": person.username},
+        "empty": empty % {"name": person.username},
+    }
+    return render(request, "notifications/people.html", context)
+
+
+def _follow_action(view):
+    """POST only, an existing person (404), logged in (else log-in, back to the profile), and a
+    confirmed address; then run `view` and go back to the profile."""
+
+    @require_POST
+    @wraps(view)
+    def wrapper(request, username):
+        person = _person_or_404(username)
+        profile_url = reverse("notifications:profile", args=[person.username])
+        if not request.user.is_authenticated:
+            return redirect_to_login(profile_url)
+        if getattr(request.user, "email_confirmed_at", None) is None:
+            messages.error(request, _("Confirm your email address before following people."))
+        else:
+            view(request, person)
+        return redirect(profile_url)
+
+    return wrapper
+
+
+@_follow_action
+def follow(request, person):
+    try:
+        _follow, created = follows.follow_create(follower=request.user, followed=person)
+    except follows.FollowError as error:
+        messages.error(request, str(error))
+        return
+    if created:
+        messages.success(request, _("You are now following %(name)s.") % {"name": person.username})
+    else:
+        messages.info(request, _("You already follow %(name)s.") % {"name": person.username})
+
+
+@_follow_action
+def unfollow(request, person):
+    if follows.follow_delete(follower=request.user, followed=person):
+        messages.success(request, _("You no longer follow %(name)s.") % {"name": person.username})
+    else:
+        messages.info(request, _("You were not following %(name)s.") % {"name": person.username})
+
+
+class NotificationSettingsForm(forms.Form):
+    follower_emails = forms.BooleanField(
+        label=gettext_lazy("Email me when someone follows me"),
+        required=False,
+        help_text=gettext_lazy("When many people follow you at once, they come together in one email."),
+    )
+
+
+@login_required
+def notification_settings(request):
+    preference = follows.notification_preference_get(user=request.user)
+    if request.method == "POST":
+        form = NotificationSettingsForm(request.POST)
+        if form.is_valid():
+            follows.notification_preference_set(user=request.user, **form.cleaned_data)
+            messages.success(request, _("Your notification settings were saved."))
+            return redirect("notifications:settings")
+    else:
+        form = NotificationSettingsForm(initial={"follower_emails": preference.follower_emails})
+    context = {"form": form, "confirmed": getattr(request.user, "email_confirmed_at", None) is not None}
+    return render(request, "notifications/settings.html", context)
+
+
+# Mail clients send the RFC 8058 one-click POST with no cookie and no CSRF token: the signed token
+# in the URL is the credential here, and all it can do is turn emails off.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    person = follows.unsubscribe_token_user(token=token)
+    if person is None:
+        return render(request, "notifications/unsubscribe_invalid.html", status=400)
+    if request.method == "POST":
+        follows.notification_preference_set(user=person, follower_emails=False)
+        return render(request, "notifications/unsubscribe_done.html", {"person": person})
+    return render(request, "notifications/unsubscribe.html", {"person": person})
