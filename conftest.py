@@ -98,30 +98,48 @@ def free_port():
 class RecordingHandler:
     """Keeps every accepted message. `responses` scripts replies to DATA: each item is an SMTP
     reply such as "451 4.3.0 try later", or None to accept; once empty, every message is
-    accepted. `delay` seconds are waited before each reply."""
+    accepted. `delay` seconds are waited before each reply; an accepted message is kept before
+    that wait, as a real MTA queues it before answering 250. `data_started` counts DATA commands
+    received in full (the message is with the server, its reply not yet sent); each record keeps
+    the client's `peer` address, so distinct peers are distinct connections; `ehlo` counts EHLOs."""
 
     def __init__(self):
         self.messages = []
         self.responses = []
         self.delay = 0.0
+        self.data_started = 0
+        self.ehlo = 0
         self.received = queue.Queue()
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        self.ehlo += 1
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         import asyncio
 
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.data_started += 1
         with self._lock:
             scripted = self.responses.pop(0) if self.responses else None
         if scripted:
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return scripted
         from email import message_from_bytes, policy
 
         message = message_from_bytes(envelope.content, policy=policy.default)
-        record = {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "message": message}
+        record = {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "message": message,
+            "peer": session.peer,
+        }
         self.messages.append(record)
         self.received.put(record)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 OK"
 
 
@@ -266,8 +284,9 @@ def worker_factory(transactional_db, redis_client, tmp_path):
         return worker.start()
 
     yield start
-    for worker in workers:
+    for number, worker in enumerate(workers):
         worker.stop()
+        print(f"--- worker {number} log (tail)\n{worker.log()}")  # shown when the test failed
     connection.close()  # the worker's rows are committed; let pytest-django flush cleanly
 
 

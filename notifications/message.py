@@ -75,7 +75,19 @@ def _encode_attachment(attachment):
     return {"mime": base64.b64encode(attachment.as_bytes()).decode()}
 
 
+def _message_id(message):
+    """The message's own Message-ID, or a new one fixed now: every delivery attempt of this row
+    carries the same id, so a receiver can recognise the rare duplicate (see delivery.py)."""
+    for name, value in (message.extra_headers or {}).items():
+        if name.lower() == "message-id":
+            return str(value)
+    domain = email.utils.parseaddr(str(message.from_email))[1].rpartition("@")[2] or "localhost"
+    return email.utils.make_msgid(domain=domain)
+
+
 def to_payload(message):
+    headers = {str(k): str(v) for k, v in (message.extra_headers or {}).items() if k.lower() != "message-id"}
+    headers["Message-ID"] = _message_id(message)
     payload = {
         "from_email": message.from_email,
         "to": list(message.to),
@@ -85,7 +97,7 @@ def to_payload(message):
         "subject": str(message.subject),
         "body": str(message.body),
         "alternatives": [[str(c), m] for c, m in getattr(message, "alternatives", [])],
-        "headers": {str(k): str(v) for k, v in (message.extra_headers or {}).items()},
+        "headers": headers,
         "attachments": [_encode_attachment(a) for a in message.attachments],
         "anymail": {},
     }

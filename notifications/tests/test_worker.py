@@ -1,20 +1,10 @@
 """The whole path with real parts: outbox row -> Redis broker -> celery worker process -> SMTP."""
 
-import time
-
 from django.core import mail
 
 from notifications.models import OutboundEmail
 
-
-def wait_status(pk, *statuses, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        row = OutboundEmail.objects.get(pk=pk)
-        if row.status in statuses:
-            return row
-        time.sleep(0.1)
-    raise AssertionError(f"email {pk} stayed {row.status!r} ({row.last_error})")
+from .helpers import wait_status
 
 
 def test_worker_delivers_send_mail_to_smtp(worker_factory, smtp_server):
@@ -25,4 +15,4 @@ def test_worker_delivers_send_mail_to_smtp(worker_factory, smtp_server):
     received = smtp_server.wait_for(1)
     assert received[0]["rcpt_tos"] == ["to@example.com"]
     assert received[0]["message"]["Subject"] == "Hello"
-    assert delivered.provider == "transport" and delivered.attempts == 1, worker.log()
+    assert delivered.provider == "transport-smtp" and delivered.attempts == 1, worker.log()
