@@ -341,6 +341,22 @@ NOTIFICATIONS_SWEEP_AFTER = _env_int("NOTIFICATIONS_SWEEP_AFTER", 120, minimum=1
 NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 100, minimum=1)
 NOTIFICATIONS_KEEP_SENSITIVE = DEBUG  # keep codes and links readable in the dev mailbox
 
+# One send rate for all workers on all machines (a token bucket in Redis, notifications/throttle.py):
+# the provider's quota in messages per second (0 = unlimited) and how many may go at once.
+NOTIFICATIONS_MAX_RATE = _env_float("EMAIL_MAX_RATE", 0.0)
+NOTIFICATIONS_RATE_BURST = _env_int("EMAIL_MAX_BURST", max(1, round(NOTIFICATIONS_MAX_RATE)), minimum=1)
+NOTIFICATIONS_RATE_MAX_WAIT = 5.0  # seconds a worker waits for a token before re-queueing the task
+NOTIFICATIONS_URGENT_RESERVE = 1  # tokens bulk mail leaves in the bucket for urgent mail
+NOTIFICATIONS_THROTTLE_SLOWDOWN = 0.5  # after a provider's "too fast", the rate is multiplied by this...
+NOTIFICATIONS_THROTTLE_COOLDOWN = 60  # ...for this many seconds
+# Failover (EMAIL_PROVIDER=ses,mailgun): transient failures on one provider before trying the next.
+NOTIFICATIONS_FAILOVER_AFTER = _env_int("NOTIFICATIONS_FAILOVER_AFTER", 3, minimum=1)
+# Suppression: this many soft-bounced messages to an address within the period suppress it.
+NOTIFICATIONS_SOFT_BOUNCE_LIMIT = _env_int("NOTIFICATIONS_SOFT_BOUNCE_LIMIT", 3, minimum=1)
+NOTIFICATIONS_SOFT_BOUNCE_PERIOD = _env_int("NOTIFICATIONS_SOFT_BOUNCE_PERIOD", 7 * 24 * 3600, minimum=60)
+# Where a user whose address bounces is sent to fix it (the banner shown at log-in).
+NOTIFICATIONS_EMAIL_CHANGE_URL = "/accounts/email/change/"
+
 # Follower alerts (notifications/follows.py): at most one alert per recipient per window; follows
 # inside it go into one digest when it closes. A pair is not alerted twice within REALERT_AFTER.
 NOTIFICATIONS_FOLLOW_WINDOW = _env_int("NOTIFICATIONS_FOLLOW_WINDOW", 15 * 60, minimum=1)  # seconds

@@ -8,5 +8,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
+    # Providers' tracking webhooks (Amazon SES via SNS, Mailgun), e.g. /anymail/mailgun/tracking/.
+    path("anymail/", include("anymail.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

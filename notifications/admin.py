@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
 from .models import Follow, NotificationPreference, OutboundEmail
 from .preview import outbound_preview
 from .services import outbox_enqueue
@@ -13,7 +14,8 @@ from .services import outbox_enqueue
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
     list_display = ("id", "subject", "recipients", "status", "category", "attempts", "created_at", "sent_at")
-    list_filter = ("status", "category", "template", "sensitive")
+    list_filter = (DeliveryOutcomeFilter, "status", "category", "provider", "template", "sensitive")
+    inlines = [EmailEventInline]
     search_fields = ("recipients", "subject", "provider_message_id")
     date_hierarchy = "created_at"
     actions = ["requeue"]
@@ -32,6 +34,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "enqueued_at",
         "lease_until",
         "provider",
+        "provider_since_attempt",
         "provider_message_id",
         "created_at",
         "updated_at",

@@ -40,6 +40,9 @@ class OutboundEmail(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     provider = models.CharField(max_length=50, blank=True)
+    provider_since_attempt = models.PositiveIntegerField(
+        default=0, help_text=_("Attempts made before the current provider took over (failover).")
+    )
     provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -153,3 +156,99 @@ class FollowerAlertItem(models.Model):
 
     def __str__(self):
         return f"{self.follower_id} → {self.recipient_id}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Delivery tracking and suppression (services in notifications/tracking.py and suppression.py)
+# ------------------------------------------------------------------------------------------------
+class EmailEvent(models.Model):
+    """One event a provider reported about a message through its tracking webhook (via Anymail).
+
+    `email` is empty while no outbox row carries the event's message id (an event can arrive before
+    the worker records the id; it is attached then)."""
+
+    class Bounce(models.TextChoices):
+        HARD = "hard", _("hard")
+        SOFT = "soft", _("soft")
+
+    email = models.ForeignKey(
+        OutboundEmail, on_delete=models.CASCADE, null=True, blank=True, related_name="events", verbose_name=_("email")
+    )
+    provider = models.CharField(_("provider"), max_length=50)
+    event_id = models.CharField(_("provider event id"), max_length=255)
+    event_type = models.CharField(_("event"), max_length=20, db_index=True)
+    recipient = models.CharField(_("recipient"), max_length=320, blank=True, db_index=True)
+    message_id = models.CharField(_("provider message id"), max_length=255, blank=True, db_index=True)
+    bounce = models.CharField(_("bounce"), max_length=4, choices=Bounce, blank=True)
+    occurred_at = models.DateTimeField(_("occurred"), default=timezone.now)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    description = models.TextField(_("description"), blank=True)
+    mta_response = models.TextField(_("mail server response"), blank=True)
+    reject_reason = models.CharField(_("reject reason"), max_length=20, blank=True)
+    raw = models.JSONField(_("provider's event"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("email event")
+        verbose_name_plural = _("email events")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # One notification may name several recipients under one event id.
+            models.UniqueConstraint(fields=["provider", "event_id", "recipient"], name="email_event_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.recipient}"
+
+
+class Suppression(models.Model):
+    """An address we no longer write to (hard bounce, complaint, or repeated soft bounces).
+
+    Active while `lifted_at` is empty. Lifting keeps the row, so the address's history stays."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard-bounce", _("hard bounce")
+        COMPLAINT = "complaint", _("spam complaint")
+        SOFT_BOUNCES = "soft-bounces", _("repeated soft bounces")
+
+    address = models.CharField(_("address"), max_length=320, unique=True, help_text=_("Trimmed and lower-cased."))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason)
+    detail = models.TextField(_("provider's words"), blank=True)
+    email = models.ForeignKey(
+        OutboundEmail,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("email that caused it"),
+    )
+    first_event = models.ForeignKey(
+        EmailEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("first event")
+    )
+    last_event = models.ForeignKey(
+        EmailEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("last event")
+    )
+    soft_bounce_count = models.PositiveIntegerField(_("soft bounces"), default=0)
+    created_at = models.DateTimeField(_("suppressed"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    lifted_at = models.DateTimeField(_("lifted"), null=True, blank=True)
+    lifted_reason = models.TextField(_("why it was lifted"), blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lifted by"),
+    )
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return self.address
+
+    @property
+    def active(self):
+        return self.lifted_at is None

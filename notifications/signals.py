@@ -1,1 +1,32 @@
 """Signal receivers of the notifications app (tracking webhooks connect here)."""
+
+from anymail.signals import tracking as anymail_tracking
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from .suppression import suppression_is_active
+from .tracking import tracking_event_record
+
+
+@receiver(anymail_tracking, dispatch_uid="notifications.tracking_event")
+def tracking_event(sender, event, esp_name, **kwargs):
+    tracking_event_record(event=event, esp_name=esp_name)
+
+
+@receiver(user_logged_in, dispatch_uid="notifications.warn_suppressed_address")
+def warn_suppressed_address(sender, request, user, **kwargs):
+    """Mail to this user's address bounces or was reported as spam: ask them to fix it."""
+    address = getattr(user, "email", "")
+    if request is None or not address or not suppression_is_active(address):
+        return
+    text = format_html(
+        '{} <a href="{}">{}</a>',
+        _("Emails to %(address)s cannot be delivered, so we have stopped sending them.") % {"address": address},
+        settings.NOTIFICATIONS_EMAIL_CHANGE_URL,
+        _("Please check or change your email address."),
+    )
+    messages.warning(request, text, fail_silently=True)

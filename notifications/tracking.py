@@ -1,0 +1,123 @@
+"""Tracking events from the providers' webhooks (through Anymail) onto outbox rows.
+
+Each event is stored once (unique per provider, event id and recipient), so a webhook that is
+retried or replayed changes nothing. An outbox row's status only moves forward:
+
+    sent -> delivered -> rejected -> bounced -> complained
+
+so whatever order the events arrive in, the row ends with the gravest outcome reported. A row
+whose provider message id is not recorded yet (the webhook beat the worker) gets its events
+attached when the worker records the id.
+"""
+
+import hashlib
+import json
+import logging
+
+from django.db import transaction
+from django.http import QueryDict
+from django.utils import timezone
+
+from .models import EmailEvent, OutboundEmail, Suppression
+from .suppression import address_normalize, suppression_apply_event
+
+logger = logging.getLogger(__name__)
+Status = OutboundEmail.Status
+
+# Anymail's normalised event type -> the outbox status it implies.
+EVENT_STATUS = {
+    "sent": Status.SENT,
+    "delivered": Status.DELIVERED,
+    "rejected": Status.REJECTED,
+    "bounced": Status.BOUNCED,
+    "complained": Status.COMPLAINED,
+}
+RANK = {Status.SENT: 1, Status.DELIVERED: 2, Status.REJECTED: 3, Status.BOUNCED: 4, Status.COMPLAINED: 5}
+
+
+def status_advance(*, email_id, event_type):
+    """Move the row to the status `event_type` implies, if that is further along. Atomic."""
+    new = EVENT_STATUS.get(event_type)
+    if new is None:
+        return False
+    behind = [status for status, rank in RANK.items() if rank < RANK[new]]
+    return OutboundEmail.objects.filter(pk=email_id, status__in=behind).update(status=new) > 0
+
+
+def bounce_kind(event_type, raw):
+    """ "hard", "soft" or "" for an event, from the provider's own words where it gives them."""
+    if event_type == "deferred":
+        return EmailEvent.Bounce.SOFT
+    if event_type != "bounced":
+        return ""
+    if isinstance(raw.get("bounce"), dict):  # Amazon SES: Permanent, Transient or Undetermined
+        permanent = raw["bounce"].get("bounceType") == "Permanent"
+        return EmailEvent.Bounce.HARD if permanent else EmailEvent.Bounce.SOFT
+    data = raw.get("event-data")
+    if isinstance(data, dict):  # Mailgun: "old" means it gave up retrying a temporary failure
+        temporary = data.get("severity") == "temporary" or data.get("reason") == "old"
+        return EmailEvent.Bounce.SOFT if temporary else EmailEvent.Bounce.HARD
+    return EmailEvent.Bounce.HARD
+
+
+def _jsonable(esp_event):
+    if isinstance(esp_event, QueryDict):  # Mailgun's legacy form posts
+        esp_event = {key: values if len(values) > 1 else values[0] for key, values in esp_event.lists()}
+    try:
+        return json.loads(json.dumps(esp_event, default=str))
+    except (TypeError, ValueError):
+        return {"repr": repr(esp_event)}
+
+
+def tracking_event_record(*, event, esp_name):
+    """Store an Anymail tracking event and apply it (status, suppression). Returns the new
+    EmailEvent, or None when it was a duplicate."""
+    raw = _jsonable(event.esp_event)
+    recipient = address_normalize(event.recipient)
+    message_id = (event.message_id or "")[:255]
+    event_id = (
+        event.event_id
+        or "sha256:"
+        + hashlib.sha256(json.dumps([event.event_type, message_id, raw], sort_keys=True).encode()).hexdigest()
+    )
+    email_id = None
+    if message_id:
+        email_id = OutboundEmail.objects.filter(provider_message_id=message_id).values_list("pk", flat=True).first()
+    with transaction.atomic():
+        row, created = EmailEvent.objects.get_or_create(
+            provider=esp_name[:50],
+            event_id=event_id[:255],
+            recipient=recipient[:320],
+            defaults={
+                "email_id": email_id,
+                "event_type": str(event.event_type)[:20],
+                "message_id": message_id,
+                "bounce": bounce_kind(event.event_type, raw if isinstance(raw, dict) else {}),
+                "occurred_at": event.timestamp or timezone.now(),
+                "description": event.description or "",
+                "mta_response": event.mta_response or "",
+                "reject_reason": event.reject_reason or "",
+                "raw": raw,
+            },
+        )
+        if not created:
+            logger.debug("tracking: duplicate %s event %s ignored", esp_name, event_id)
+            return None
+        if email_id:
+            status_advance(email_id=email_id, event_type=row.event_type)
+        suppression_apply_event(event=row)
+    return row
+
+
+def tracking_attach(*, email_id, message_id):
+    """Attach events that arrived before the row's provider message id was recorded."""
+    if not message_id:
+        return 0
+    with transaction.atomic():
+        orphans = list(EmailEvent.objects.select_for_update().filter(email__isnull=True, message_id=message_id))
+        for event in orphans:
+            EmailEvent.objects.filter(pk=event.pk).update(email_id=email_id)
+            status_advance(email_id=email_id, event_type=event.event_type)
+    if orphans:
+        Suppression.objects.filter(email__isnull=True, first_event__in=orphans).update(email_id=email_id)
+    return len(orphans)
