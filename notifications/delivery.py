@@ -5,6 +5,11 @@ given the same id never both send it, and a redelivered task finds the row alrea
 worker dies mid-send the lease expires and the sweeper hands the row to another worker; that is
 the one case where a message can go out twice (the server accepted it, the worker died before
 recording so).
+
+On the way out a row passes three gates, each in its own module: suppressed recipients are
+dropped (suppression.py), the provider-wide send rate is respected (throttle.py), and a provider
+that is down hands over to the next one (failover.py). Tracking events that arrived before the
+provider's message id was recorded are attached once it is (tracking.py).
 """
 
 import json
@@ -19,12 +24,16 @@ from django.core.mail import mailers
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import crypto
+from . import crypto, failover, providers, throttle
 from .message import from_payload, redact
 from .models import OutboundEmail
+from .suppression import message_without_suppressed
+from .tracking import tracking_attach
 
 logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status
+# deliver_one's answer when the send rate put the row back in the queue (not an attempt).
+DEFERRED = "deferred"
 
 # Open transport connections of this worker process, reused across tasks (one per alias).
 _connections = {}
@@ -55,6 +64,10 @@ def transport_reset(alias=None):
 
 def is_permanent(error):
     """True for a refusal that retrying cannot fix (SMTP 5xx, an Anymail rejection)."""
+    if providers.is_throttled(error):
+        return False
+    if providers.ses_is_permanent(error):
+        return True
     if isinstance(error, (AnymailRecipientsRefused, AnymailInvalidAddress, Permanent)):
         return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -98,42 +111,102 @@ def _send(alias, message):
         transport_connection(alias).send_messages([message])
 
 
-def deliver_one(pk, *, alias="transport"):
-    """Deliver row `pk` if it is due. Returns its status afterwards, or None if not ours to send."""
+def deliver_one(pk, *, alias=None, then=()):
+    """Deliver row `pk` if it is due. Returns its status afterwards, None if not ours to send, or
+    DEFERRED when the send rate put it back in the queue (taking the ids in `then` along).
+    `alias` sends through that MAILERS alias only; by default the failover chain is used."""
     now = timezone.now()
     if not _claim(pk, now):
         return None
     row = OutboundEmail.objects.get(pk=pk)
+    alias = alias or failover.transport_for(row)
     try:
         payload = _payload(row)
-        message = from_payload(payload)
+        message, suppressed = message_without_suppressed(from_payload(payload))
+        if message is None:
+            return _suppressed(row, suppressed)
+        wait = throttle.token_wait(alias, urgent=row.category == OutboundEmail.Category.URGENT)
+        if wait:
+            return _deferred(row, wait, then)
         _send(alias, message)
     except Exception as error:
         transport_reset(alias)
-        return _failed(row, error)
-    return _sent(row, payload, message, alias)
+        return _failed(row, error, alias)
+    return _sent(row, payload, message, alias, note=_suppressed_note(suppressed))
 
 
-def _sent(row, payload, message, alias):
+def _sent(row, payload, message, alias, note=""):
     status = getattr(message, "anymail_status", None)
+    message_id = (getattr(status, "message_id", None) or "")[:255] if status else ""
     update = {
         "status": Status.SENT,
         "sent_at": timezone.now(),
         "lease_until": None,
-        "last_error": "",
+        "last_error": note,
         "provider": alias,
-        "provider_message_id": (getattr(status, "message_id", None) or "")[:255] if status else "",
+        "provider_message_id": message_id,
     }
     if row.sensitive and not settings.NOTIFICATIONS_KEEP_SENSITIVE:
         secrets = payload.pop("redact", [])
         update.update(payload=redact(payload, secrets), payload_encrypted="", redacted=True)
     OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(**update)
+    tracking_attach(email_id=row.pk, message_id=message_id)
     return Status.SENT
 
 
-def _failed(row, error):
+def _suppressed_note(suppressed):
+    return "; ".join(f"not sent to {address}: suppressed ({row.reason})" for address, row in suppressed.items())
+
+
+def _suppressed(row, suppressed):
+    """Every recipient is suppressed: the provider never sees the message."""
+    logger.info("outbox: email %s not sent, recipients suppressed", row.pk)
+    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        status=Status.SUPPRESSED,
+        last_error=_suppressed_note(suppressed)[:2000],
+        lease_until=None,
+        attempts=F("attempts") - 1,
+    )
+    return Status.SUPPRESSED
+
+
+def _deferred(row, wait, then=()):
+    """Over the provider-wide send rate: back to the queue for `wait` seconds, not an attempt."""
+    when = timezone.now() + timedelta(seconds=wait)
+    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        status=Status.QUEUED, attempts=F("attempts") - 1, lease_until=None, next_attempt_at=when, enqueued_at=when
+    )
+    OutboundEmail.objects.filter(pk__in=list(then), status=Status.QUEUED).update(enqueued_at=when)
+    _schedule_retry(row, wait, ids=[row.pk, *then])
+    return DEFERRED
+
+
+def _failover(row, alias, detail):
+    """Hand the row to the next provider, to be tried at once."""
+    now = timezone.now()
+    logger.warning("outbox: email %s moves from %s to %s: %s", row.pk, row.provider or "first provider", alias, detail)
+    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        status=Status.QUEUED,
+        provider=alias,
+        provider_since_attempt=row.attempts,
+        last_error=detail,
+        lease_until=None,
+        next_attempt_at=now,
+        enqueued_at=now,
+    )
+    _schedule_retry(row, 0)
+    return Status.QUEUED
+
+
+def _failed(row, error, alias="transport"):
     detail = f"{type(error).__name__}: {error}"[:2000]
-    if is_permanent(error) or row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+    if providers.is_throttled(error):
+        throttle.bucket_slow(alias)
+    if not is_permanent(error):
+        next_alias = failover.transport_next(row, alias, error)
+        if next_alias:
+            return _failover(row, next_alias, detail)
+    if is_permanent(error) or failover.exhausted(row):
         if not is_permanent(error):
             detail = f"gave up after {row.attempts} attempts: {detail}"
         logger.warning("outbox: email %s failed for good: %s", row.pk, detail)
@@ -151,14 +224,19 @@ def _failed(row, error):
     return Status.QUEUED
 
 
-def _schedule_retry(row, delay):
+def _schedule_retry(row, delay, ids=None):
     from .tasks import outbox_deliver
 
     try:
-        outbox_deliver.apply_async(args=[[row.pk]], queue=row.queue, countdown=delay)
+        outbox_deliver.apply_async(args=[ids or [row.pk]], queue=row.queue, countdown=delay)
     except Exception as error:  # the sweeper will pick the row up when it is due
         logger.warning("outbox: could not schedule retry of email %s: %s", row.pk, error)
 
 
-def deliver_many(pks, *, alias="transport"):
-    return {pk: deliver_one(pk, alias=alias) for pk in pks}
+def deliver_many(pks, *, alias=None):
+    results = {}
+    for index, pk in enumerate(pks):
+        results[pk] = deliver_one(pk, alias=alias, then=pks[index + 1 :])
+        if results[pk] == DEFERRED:
+            break  # the rest of the batch went back to the queue with it
+    return results
