@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from .codes import CodeError, CodeLimited, Purpose, code_consume, code_send
+from .models import normalize_email
 from .ratelimit import client_ip, ratelimit_response
 
 AUTH_BACKEND = "accounts.backends.EmailOrUsernameBackend"
@@ -138,7 +139,7 @@ def code_send_view(request):
     form = CodeRequestForm({"purpose": purpose, **{key: data.get(key) for key in ("email", "purpose") if key in data}})
     if not form.is_valid():
         return _invalid(request, form, "accounts/code_request.html", {"next": next_url})
-    email, purpose = form.cleaned_data["email"], form.cleaned_data["purpose"] or Purpose.SIGNUP
+    email, purpose = normalize_email(form.cleaned_data["email"]), form.cleaned_data["purpose"] or Purpose.SIGNUP
     try:
         sent = code_send(email=email, purpose=purpose, ip=client_ip(request), language=get_language())
     except CodeLimited as error:
@@ -148,10 +149,10 @@ def code_send_view(request):
         return _invalid(request, form, "accounts/code_request.html", {"next": next_url})
     if wants_json(request):
         return JsonResponse({"sent": True, "expires_in": sent.expires_in, "retry_after": sent.retry_after}, status=202)
-    messages.success(request, sent_message(form.cleaned_data["email"], purpose, sent.expires_in))
+    messages.success(request, sent_message(email, purpose, sent.expires_in))
     if purpose == Purpose.LOGIN:
-        request.session[LOGIN_EMAIL_SESSION_KEY] = form.cleaned_data["email"]
-    return redirect(with_email(next_url or _default_back(purpose), form.cleaned_data["email"]))
+        request.session[LOGIN_EMAIL_SESSION_KEY] = email
+    return redirect(with_email(next_url or _default_back(purpose), email))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def login_code_view(request):
     form = CodeRequestForm({"email": request.POST.get("email", ""), "purpose": Purpose.LOGIN})
     if not form.is_valid():
         return _invalid(request, form, "accounts/code_login.html", {"next": next_url})
-    email = form.cleaned_data["email"]
+    email = normalize_email(form.cleaned_data["email"])
     try:
         sent = code_send(email=email, purpose=Purpose.LOGIN, ip=client_ip(request), language=get_language())
     except CodeLimited as error:
@@ -195,7 +196,7 @@ def login_code_confirm_view(request):
     form = CodeLoginForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form, "accounts/code_login_confirm.html", context)
-    email = form.cleaned_data["email"]
+    email = normalize_email(form.cleaned_data["email"])
     try:
         code_consume(email=email, purpose=Purpose.LOGIN, code=form.cleaned_data["code"], ip=client_ip(request))
     except CodeLimited as error:

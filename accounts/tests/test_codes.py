@@ -20,7 +20,8 @@ pytestmark = pytest.mark.usefixtures("redis_cache")
 Outcome = EmailCaptcha.Outcome
 
 
-def test_code_email_shows_the_code_alone_on_a_line_and_in_the_html(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_code_email_shows_the_code_alone_on_a_line_and_in_the_html(db, outbox):
     sent = code_send(email="  New.Person@Example.com ", purpose="signup", ip="203.0.113.5")
     assert sent.expires_in == 600
     row = OutboundEmail.objects.get()
@@ -41,7 +42,8 @@ def test_code_email_shows_the_code_alone_on_a_line_and_in_the_html(db, outbox, n
     assert captcha.expires_at - captcha.created_at == timedelta(seconds=600)
 
 
-def test_code_length_follows_the_setting(db, outbox, no_limits, settings):
+@pytest.mark.usefixtures("no_limits")
+def test_code_length_follows_the_setting(db, outbox, settings):
     settings.ACCOUNTS_CODE_LENGTH = 8
     code_send(email="eight@example.com", purpose="signup")
     code = code_from(outbox, "eight@example.com")
@@ -51,7 +53,8 @@ def test_code_length_follows_the_setting(db, outbox, no_limits, settings):
     assert code_consume(email="eight@example.com", purpose="signup", code=code) is None
 
 
-def test_a_code_works_once(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_a_code_works_once(db, outbox):
     code_send(email="once@example.com", purpose="signup")
     code = code_from(outbox, "once@example.com")
     assert code_consume(email="ONCE@example.com", purpose="signup", code=code, ip="198.51.100.1") is None
@@ -62,14 +65,18 @@ def test_a_code_works_once(db, outbox, no_limits):
     assert "wrong or has expired" in error.value.messages[0]
 
 
-def test_typed_code_tolerates_spaces_dashes_and_full_width_digits(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_typed_code_tolerates_spaces_dashes_and_full_width_digits(db, outbox):
     code_send(email="typed@example.com", purpose="signup")
     code = code_from(outbox, "typed@example.com")
     full_width = "".join(chr(ord(ch) - ord("0") + ord("０")) for ch in code)
-    assert code_consume(email="typed@example.com", purpose="signup", code=f" {full_width[:3]}-{full_width[3:]} ") is None
+    assert (
+        code_consume(email="typed@example.com", purpose="signup", code=f" {full_width[:3]}-{full_width[3:]} ") is None
+    )
 
 
-def test_a_code_is_for_its_purpose_only(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_a_code_is_for_its_purpose_only(db, outbox):
     make_user("both@example.com")
     code_send(email="both@example.com", purpose="login")
     code = code_from(outbox, "both@example.com")
@@ -78,7 +85,8 @@ def test_a_code_is_for_its_purpose_only(db, outbox, no_limits):
     assert code_consume(email="both@example.com", purpose="login", code=code) is None
 
 
-def test_a_code_expires(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_a_code_expires(db, outbox):
     with time_machine.travel(MORNING, tick=False) as traveller:
         code_send(email="late@example.com", purpose="signup")
         code = code_from(outbox, "late@example.com")
@@ -89,7 +97,8 @@ def test_a_code_expires(db, outbox, no_limits):
     assert EmailCaptcha.objects.get().outcome == Outcome.EXPIRED
 
 
-def test_a_code_works_until_just_before_it_expires(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_a_code_works_until_just_before_it_expires(db, outbox):
     with time_machine.travel(MORNING, tick=False) as traveller:
         code_send(email="intime@example.com", purpose="signup")
         code = code_from(outbox, "intime@example.com")
@@ -97,7 +106,8 @@ def test_a_code_works_until_just_before_it_expires(db, outbox, no_limits):
         assert code_consume(email="intime@example.com", purpose="signup", code=code) is None
 
 
-def test_asking_again_replaces_the_code(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_asking_again_replaces_the_code(db, outbox):
     code_send(email="again@example.com", purpose="signup")
     first = code_from(outbox, "again@example.com")
     code_send(email="again@example.com", purpose="signup")
@@ -110,7 +120,8 @@ def test_asking_again_replaces_the_code(db, outbox, no_limits):
     assert code_consume(email="again@example.com", purpose="signup", code=second) is None
 
 
-def test_too_many_wrong_tries_kill_the_code(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_too_many_wrong_tries_kill_the_code(db, outbox):
     code_send(email="guess@example.com", purpose="signup")
     code = code_from(outbox, "guess@example.com")
     messages = []
@@ -127,10 +138,13 @@ def test_too_many_wrong_tries_kill_the_code(db, outbox, no_limits):
     assert captcha.outcome == Outcome.EXHAUSTED and captcha.attempts == 5
     # A new code starts with fresh tries.
     code_send(email="guess@example.com", purpose="signup")
-    assert code_consume(email="guess@example.com", purpose="signup", code=code_from(outbox, "guess@example.com")) is None
+    assert (
+        code_consume(email="guess@example.com", purpose="signup", code=code_from(outbox, "guess@example.com")) is None
+    )
 
 
-def test_daily_failures_survive_new_codes_and_lock_until_the_day_is_over(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_daily_failures_survive_new_codes_and_lock_until_the_day_is_over(db, outbox):
     address = "locked@example.com"
     with time_machine.travel(MORNING, tick=False) as traveller:
         for _ in range(3):  # 15 wrong codes over three codes
@@ -164,14 +178,18 @@ def test_daily_failures_survive_new_codes_and_lock_until_the_day_is_over(db, out
         assert code_consume(email=address, purpose="signup", code=code_from(outbox, address)) is None
 
 
-def test_a_right_code_does_not_count_as_a_failure(db, outbox, no_limits, settings):
+@pytest.mark.usefixtures("no_limits")
+def test_a_right_code_does_not_count_as_a_failure(db, outbox, settings):
     settings.ACCOUNTS_CODE_MAX_FAILURES = 2
     for _ in range(3):
         code_send(email="good@example.com", purpose="signup")
-        assert code_consume(email="good@example.com", purpose="signup", code=code_from(outbox, "good@example.com")) is None
+        assert (
+            code_consume(email="good@example.com", purpose="signup", code=code_from(outbox, "good@example.com")) is None
+        )
 
 
-def test_log_in_codes_go_only_to_active_confirmed_accounts(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_log_in_codes_go_only_to_active_confirmed_accounts(db, outbox):
     make_user("ok@example.com")
     make_user("unconfirmed@example.com", confirmed=False)
     make_user("gone@example.com", active=False)
@@ -188,7 +206,8 @@ def test_log_in_codes_go_only_to_active_confirmed_accounts(db, outbox, no_limits
     }
 
 
-def test_no_sign_up_code_for_an_address_that_has_an_account(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_no_sign_up_code_for_an_address_that_has_an_account(db, outbox):
     make_user("taken@example.com")
     code_send(email="taken@example.com", purpose="signup")
     assert EmailCaptcha.objects.get().outcome == Outcome.WITHHELD
@@ -197,7 +216,8 @@ def test_no_sign_up_code_for_an_address_that_has_an_account(db, outbox, no_limit
         assert not [line for line in message.body.splitlines() if line.strip().isdigit()]
 
 
-def test_wrong_code_for_an_unknown_address_looks_like_any_wrong_code(db, outbox, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_wrong_code_for_an_unknown_address_looks_like_any_wrong_code(db, outbox):
     make_user("known@example.com")
     code_send(email="known@example.com", purpose="login")
     code = code_from(outbox, "known@example.com")
@@ -263,7 +283,8 @@ def test_the_code_is_never_kept_or_logged_in_clear(db, outbox, redis_client, cap
     assert "code_send" in caplog.text  # the logs were captured at all
 
 
-def test_the_queued_email_holds_the_code_only_encrypted(db, no_limits):
+@pytest.mark.usefixtures("no_limits")
+def test_the_queued_email_holds_the_code_only_encrypted(db):
     code_send(email="queued@example.com", purpose="signup")
     row = OutboundEmail.objects.get()
     assert row.payload == {} and row.payload_encrypted
