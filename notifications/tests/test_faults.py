@@ -30,7 +30,7 @@ def broker_holds_nothing(redis_client):
 
 
 def test_451_then_250_is_retried_and_delivered_once(worker_factory, smtp_server):
-    smtp_server.handler.responses = ["451 4.3.0 Try again later"]
+    smtp_server.handler.responses = ["451 4.2.0 Mailbox temporarily unavailable"]
     worker = worker_factory(smtp_url=smtp_server.url)
 
     row = wait_status(send_one().pk, "sent")
