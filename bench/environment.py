@@ -1,0 +1,161 @@
+"""The run's own PostgreSQL database and Redis db, and the environment its processes share.
+
+The database is dropped, created and migrated fresh for every run; the Redis db is flushed
+before each benchmark. Both are derived from DATABASE_URL / REDIS_URL:
+  database  <name of DATABASE_URL's database>_bench (mailsite_bench by default), or --database
+  redis     REDIS_URL as given (redis://127.0.0.1:6379/10 by default)
+"""
+
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mailsite"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/10"
+
+
+@dataclass
+class Environment:
+    database_url: str
+    redis_url: str
+    secret_key: str
+    workdir: Path
+    base: dict = field(default_factory=dict)
+
+    def child(self, **extra):
+        """Environment variables for a worker or web process of this run."""
+        env = {
+            **self.base,
+            "DJANGO_SETTINGS_MODULE": "mailsite.settings",
+            "DEBUG": "0",  # DEBUG keeps every query in memory: never in a benchmark
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update({key: str(value) for key, value in extra.items()})
+        return env
+
+
+def environment_build(*, database=None, workdir):
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EMAIL_", "NOTIFICATIONS_", "ACCOUNTS_", "CELERY_")) and key != "DEBUG"
+    }
+    source = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    parts = urlsplit(source)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql", "psql"):
+        raise SystemExit(f"bench: DATABASE_URL must point at PostgreSQL (got {parts.scheme}://...)")
+    name = database or f"{parts.path.lstrip('/') or 'mailsite'}_bench"
+    secret = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
+    return Environment(
+        database_url=urlunsplit(parts._replace(path=f"/{name}")),
+        redis_url=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        secret_key=secret,
+        workdir=Path(workdir),
+        base=base,
+    )
+
+
+def _database_name(url):
+    return urlsplit(url).path.lstrip("/")
+
+
+def _admin_url(url):
+    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+
+
+def database_create(env):
+    """Drop and create the run's database, then migrate it in a subprocess."""
+    import psycopg
+    from psycopg import sql
+
+    name = _database_name(env.database_url)
+    with psycopg.connect(_admin_url(env.database_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=BASE_DIR,
+        env=env.child(),
+        check=True,
+    )
+
+
+def database_drop(env):
+    import psycopg
+    from django.conf import settings
+    from django.db import connections
+    from psycopg import sql
+
+    if settings.configured:
+        connections.close_all()
+    with psycopg.connect(_admin_url(env.database_url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_database_name(env.database_url)))
+        )
+
+
+def django_setup(env):
+    """Make this process a client of the run's database and Redis (before Django loads)."""
+    os.environ.clear()
+    os.environ.update(env.child())
+    import django
+
+    django.setup()
+
+
+def state_reset(env):
+    """Empty the project's tables and the Redis db, so each benchmark starts from nothing."""
+    import redis
+    from django.apps import apps
+    from django.db import connection
+
+    tables = [
+        model._meta.db_table
+        for label in ("accounts", "notifications", "django_celery_results", "sessions")
+        if label in apps.app_configs
+        for model in apps.get_app_config(label).get_models()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    redis.Redis.from_url(env.redis_url).flushdb()
+
+
+def machine_describe(env):
+    """What the numbers were measured on."""
+    import django
+    import redis
+    from django.db import connection
+
+    def cpuinfo(key):
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        return "unknown"
+
+    with open("/proc/meminfo") as info:
+        mem_kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    return {
+        "cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": cpuinfo("model name"),
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "postgresql": postgres.split()[0],
+        "redis": redis.Redis.from_url(env.redis_url).info("server")["redis_version"],
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
