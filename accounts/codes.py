@@ -270,7 +270,8 @@ def _is_live(state, now):
 
 def _use(purpose, email, state, now):
     _forget(purpose, email, state)
-    EmailCaptcha.objects.filter(pk=state["id"], outcome=Outcome.PENDING).update(outcome=Outcome.USED, used_at=now)
+    # Whatever a racing request wrote meanwhile (exhausted, replaced): this one claimed the code first.
+    EmailCaptcha.objects.filter(pk=state["id"]).update(outcome=Outcome.USED, used_at=now)
     logger.info("code_consume: %s code %s used", purpose, state["id"])
 
 
