@@ -1,0 +1,215 @@
+"""Tracking webhooks under /anymail/, posted as Mailgun and Amazon SNS (for SES) post them."""
+
+import json
+
+import pytest
+from django.test import override_settings
+
+from notifications.models import EmailEvent, OutboundEmail, Suppression
+
+from .loopback import (
+    MAILGUN_SIGNING_KEY,
+    TOPIC_ARN,
+    WEBHOOK_SECRET,
+    basic_auth,
+    mailgun_event,
+    mailgun_signed,
+    ses_bounce,
+    ses_complaint,
+    ses_delivery,
+    sns_api,
+    sns_client_params,
+    sns_subscription_confirmation,
+)
+
+MAILGUN_URL = "/anymail/mailgun/tracking/"
+SES_URL = "/anymail/amazon_ses/tracking/"
+ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY}
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anymail_settings")]
+
+
+@pytest.fixture
+def anymail_settings():
+    with override_settings(ANYMAIL=ANYMAIL):
+        yield
+
+
+def sent_row(message_id, to="ann@example.com"):
+    return OutboundEmail.objects.create(
+        status="sent", from_email="noreply@example.com", recipients=to, subject="Hi", provider_message_id=message_id
+    )
+
+
+def post_mailgun(client, body, auth=True):
+    extra = basic_auth() if auth else {}
+    return client.post(MAILGUN_URL, data=json.dumps(body), content_type="application/json", **extra)
+
+
+def post_sns(client, envelope, auth=True, secret=WEBHOOK_SECRET):
+    body, headers = envelope
+    extra = basic_auth(secret) if auth else {}
+    return client.post(SES_URL, data=body, content_type="text/plain; charset=UTF-8", **headers, **extra)
+
+
+# ------------------------------------------------------------------------------------------------
+# Mailgun: basic auth and the signing key
+# ------------------------------------------------------------------------------------------------
+def test_mailgun_signed_delivered_event_is_recorded(client):
+    row = sent_row("<20260122.1@mg.example.com>")
+    body = mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id, code=250))
+
+    assert post_mailgun(client, body).status_code == 200
+
+    event = EmailEvent.objects.get()
+    assert (event.email, event.event_type, event.provider, event.recipient) == (
+        row,
+        "delivered",
+        "Mailgun",
+        "ann@example.com",
+    )
+    assert event.event_id == body["signature"]["token"]
+    assert event.raw["event-data"]["event"] == "delivered"
+    row.refresh_from_db()
+    assert row.status == "delivered"
+
+
+def test_mailgun_bad_signature_is_refused_and_changes_nothing(client):
+    row = sent_row("<20260122.2@mg.example.com>")
+    body = mailgun_signed(mailgun_event("failed", "ann@example.com", row.provider_message_id, severity="permanent"))
+    body["signature"]["signature"] = "0" * 64
+
+    assert post_mailgun(client, body).status_code == 400
+    forged = mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id), key="not-our-key")
+    assert post_mailgun(client, forged).status_code == 400
+
+    assert not EmailEvent.objects.exists() and not Suppression.objects.exists()
+    row.refresh_from_db()
+    assert row.status == "sent"
+
+
+def test_mailgun_without_basic_auth_is_refused(client):
+    row = sent_row("<20260122.3@mg.example.com>")
+    body = mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id))
+
+    assert post_mailgun(client, body, auth=False).status_code == 400
+    wrong = client.post(
+        MAILGUN_URL, data=json.dumps(body), content_type="application/json", **basic_auth("hooks:wrong")
+    )
+    assert wrong.status_code == 400
+    assert not EmailEvent.objects.exists()
+
+
+def test_mailgun_permanent_failure_bounces_and_suppresses(client):
+    row = sent_row("<20260122.4@mg.example.com>", to="Gone@Example.com")
+    event = mailgun_event(
+        "failed",
+        "Gone@Example.com",
+        row.provider_message_id,
+        severity="permanent",
+        reason="bounce",
+        code=550,
+        text="5.1.1 The email account that you tried to reach does not exist",
+    )
+    assert post_mailgun(client, mailgun_signed(event)).status_code == 200
+
+    row.refresh_from_db()
+    assert row.status == "bounced"
+    suppression = Suppression.objects.get()
+    assert (suppression.address, suppression.reason, suppression.email) == ("gone@example.com", "hard-bounce", row)
+    assert "does not exist" in suppression.detail
+    assert suppression.first_event == suppression.last_event == EmailEvent.objects.get()
+
+
+def test_mailgun_replayed_post_is_harmless(client):
+    row = sent_row("<20260122.5@mg.example.com>")
+    body = mailgun_signed(mailgun_event("complained", "ann@example.com", row.provider_message_id))
+    for _ in range(3):
+        assert post_mailgun(client, body).status_code == 200
+    assert EmailEvent.objects.count() == 1 and Suppression.objects.count() == 1
+    row.refresh_from_db()
+    assert row.status == "complained"
+
+
+# ------------------------------------------------------------------------------------------------
+# Amazon SES through SNS: basic auth, subscription confirmation, Bounce and Complaint
+# ------------------------------------------------------------------------------------------------
+def test_sns_subscription_confirmation_is_confirmed_with_sns():
+    from django.test import Client
+
+    with sns_api() as sns, override_settings(ANYMAIL={**ANYMAIL, "AMAZON_SES_CLIENT_PARAMS": sns_client_params(sns)}):
+        response = post_sns(Client(), sns_subscription_confirmation(token="tok-123"))
+        assert response.status_code == 200
+        assert len(sns.requests) == 1
+        form = sns.requests[0]["body"].decode()
+        assert "Action=ConfirmSubscription" in form and "Token=tok-123" in form
+        assert "TopicArn=" + TOPIC_ARN.replace(":", "%3A") in form
+        assert sns.requests[0]["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256")  # signed like any AWS call
+
+
+def test_sns_subscription_confirmation_without_auth_is_not_confirmed(client):
+    with sns_api() as sns, override_settings(ANYMAIL={**ANYMAIL, "AMAZON_SES_CLIENT_PARAMS": sns_client_params(sns)}):
+        no_auth = post_sns(client, sns_subscription_confirmation(), auth=False)
+        assert no_auth.status_code == 401  # SNS only sends credentials after a 401 challenge
+        assert no_auth["WWW-Authenticate"].startswith("Basic")
+        assert post_sns(client, sns_subscription_confirmation(), secret="hooks:wrong").status_code == 400
+        assert sns.requests == []
+
+
+def test_ses_bounce_notification_bounces_and_suppresses(client):
+    row = sent_row("0100018d4a1b2c3d-11112222-3333-4444-5555-666677778888-000000", to="bob@example.com")
+    assert post_sns(client, ses_bounce(row.provider_message_id, "bob@example.com")).status_code == 200
+
+    row.refresh_from_db()
+    assert row.status == "bounced"
+    event = EmailEvent.objects.get()
+    assert (event.provider, event.event_type, event.bounce, event.email) == ("Amazon SES", "bounced", "hard", row)
+    assert event.mta_response == "smtp; 550 5.1.1 user unknown"
+    assert event.raw["bounce"]["bounceType"] == "Permanent"
+    assert Suppression.objects.get(address="bob@example.com").reason == "hard-bounce"
+
+
+def test_ses_complaint_notification_suppresses_after_delivery(client):
+    row = sent_row("0100018d4a1b2c3d-aaaabbbb-3333-4444-5555-666677778888-000000", to="carol@example.com")
+    assert post_sns(client, ses_delivery(row.provider_message_id, "carol@example.com")).status_code == 200
+    row.refresh_from_db()
+    assert row.status == "delivered"
+
+    assert post_sns(client, ses_complaint(row.provider_message_id, "carol@example.com")).status_code == 200
+    row.refresh_from_db()
+    assert row.status == "complained"
+    suppression = Suppression.objects.get()
+    assert (suppression.address, suppression.reason, suppression.email) == ("carol@example.com", "complaint", row)
+
+
+def test_ses_transient_bounce_counts_as_soft(client):
+    row = sent_row("0100018d4a1b2c3d-ccccdddd-3333-4444-5555-666677778888-000000", to="full@example.com")
+    envelope = ses_bounce(row.provider_message_id, "full@example.com", bounce_type="Transient", sub_type="MailboxFull")
+    assert post_sns(client, envelope).status_code == 200
+    assert EmailEvent.objects.get().bounce == "soft"
+    assert not Suppression.objects.exists()  # one soft bounce is not enough
+
+
+def test_ses_notification_without_or_with_wrong_auth_is_refused(client):
+    row = sent_row("0100018d4a1b2c3d-eeeeffff-3333-4444-5555-666677778888-000000", to="dan@example.com")
+    assert post_sns(client, ses_bounce(row.provider_message_id, "dan@example.com"), auth=False).status_code == 401
+    wrong = post_sns(client, ses_bounce(row.provider_message_id, "dan@example.com"), secret="hooks:wrong")
+    assert wrong.status_code == 400
+    assert not EmailEvent.objects.exists() and not Suppression.objects.exists()
+    row.refresh_from_db()
+    assert row.status == "sent"
+
+
+def test_ses_notification_whose_headers_do_not_match_its_body_is_refused(client):
+    body, headers = ses_bounce("0100018d-xyz-000000", "eve@example.com")
+    headers["HTTP_X_AMZ_SNS_MESSAGE_ID"] = "another-message"
+    response = client.post(SES_URL, data=body, content_type="text/plain", **headers, **basic_auth())
+    assert response.status_code == 400
+    assert not EmailEvent.objects.exists()
+
+
+def test_event_for_an_unknown_message_is_kept_and_still_suppresses(client):
+    assert post_sns(client, ses_bounce("not-one-of-ours-000000", "stranger@example.com")).status_code == 200
+    event = EmailEvent.objects.get()
+    assert event.email is None and event.message_id == "not-one-of-ours-000000"
+    assert Suppression.objects.get().address == "stranger@example.com"
