@@ -66,7 +66,10 @@ def test_confirm_timeout_is_read_from_settings_at_call_time():
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         token = confirm_token_generator.make_token(user=user, email=user.email)
-    with time_machine.travel(start + timedelta(minutes=11), tick=False), override_settings(ACCOUNTS_CONFIRM_TIMEOUT=600):
+    with (
+        time_machine.travel(start + timedelta(minutes=11), tick=False),
+        override_settings(ACCOUNTS_CONFIRM_TIMEOUT=600),
+    ):
         with pytest.raises(TokenExpired):
             confirm_token_generator.read_token(token)
 

@@ -230,7 +230,9 @@ def test_login_by_email_or_username_in_any_case(client, login):
 
 def test_login_keeps_a_safe_next_and_drops_an_unsafe_one(client):
     make_user()
-    response = client.post("/accounts/login/?next=/accounts/password/change/", {"username": "ada", "password": PASSWORD})
+    response = client.post(
+        "/accounts/login/?next=/accounts/password/change/", {"username": "ada", "password": PASSWORD}
+    )
     assert response["Location"] == "/accounts/password/change/"
     client.post("/accounts/logout/")
     response = client.post("/accounts/login/?next=https://evil.example/", {"username": "ada", "password": PASSWORD})
