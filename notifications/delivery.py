@@ -98,7 +98,10 @@ def _claim(pk, now):
 
 def _payload(row):
     if row.payload_encrypted:
-        return json.loads(crypto.decrypt(row.payload_encrypted))
+        try:
+            return json.loads(crypto.decrypt(row.payload_encrypted))
+        except ValueError as error:  # no configured key opens it: retrying cannot help
+            raise Permanent(str(error)) from None
     return row.payload
 
 
