@@ -4,7 +4,7 @@ from django.core import mail
 
 from notifications.models import OutboundEmail
 
-from .helpers import wait_status
+from .helpers import wait_log, wait_status
 
 
 def test_worker_delivers_send_mail_to_smtp(worker_factory, smtp_server):
@@ -16,3 +16,19 @@ def test_worker_delivers_send_mail_to_smtp(worker_factory, smtp_server):
     assert received[0]["rcpt_tos"] == ["to@example.com"]
     assert received[0]["message"]["Subject"] == "Hello"
     assert delivered.provider == "transport-smtp" and delivered.attempts == 1, worker.log()
+
+
+def test_many_rows_in_one_task_share_one_smtp_connection(worker_factory, smtp_server):
+    worker = worker_factory(smtp_url=smtp_server.url)
+    batch = [(f"Alert {n}", "Body", "from@example.com", [f"user{n}@example.com"]) for n in range(6)]
+
+    assert mail.send_mass_mail(batch) == 6  # one send_messages() call: one delivery task
+
+    received = smtp_server.wait_for(6)
+    for row in OutboundEmail.objects.all():
+        wait_status(row.pk, "sent")
+    wait_log(worker, "succeeded")
+    assert worker.log_path.read_text().count("outbox_deliver[") == 2  # received and succeeded: one task
+    assert sorted(m["message"]["Subject"] for m in received) == [f"Alert {n}" for n in range(6)]
+    assert len({m["peer"] for m in received}) == 1
+    assert smtp_server.handler.ehlo == 1
