@@ -80,7 +80,9 @@ def mailgun_error(status, message):
 
 
 def mailgun_form(request):
-    """The fields of a multipart/form-data post to Mailgun's messages API."""
+    """The fields of a post to Mailgun's messages API (form-encoded, or multipart with files)."""
+    if request["headers"]["Content-Type"].startswith("application/x-www-form-urlencoded"):
+        return urllib.parse.parse_qs(request["body"].decode())
     head = f"Content-Type: {request['headers']['Content-Type']}\r\n\r\n".encode()
     parsed = message_from_bytes(head + request["body"], policy=policy.default)
     fields = {}
