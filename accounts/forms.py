@@ -82,6 +82,7 @@ class SignupForm(NormalizedEmailMixin, auth_forms.SetPasswordMixin, forms.Form):
     def __init__(self, *args, request=None, **kwargs):
         self.request = request
         self.code_verified = False
+        self.code_retry_after = None
         self.existing_account = False
         super().__init__(*args, **kwargs)
         _limit_passwords(self, "password1", "password2")
@@ -113,6 +114,7 @@ class SignupForm(NormalizedEmailMixin, auth_forms.SetPasswordMixin, forms.Form):
             code_consume(email=email, purpose="signup", code=code, ip=ip)
         except ValidationError as error:
             self.add_error("code", error)
+            self.code_retry_after = getattr(error, "retry_after", None)  # over a code-check limit
             return
         self.code_verified = True
         if self.existing_account:

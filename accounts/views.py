@@ -71,6 +71,11 @@ class SignupView(FormView):
     def post(self, request, *args, **kwargs):
         return rate_limited(request, "signup") or super().post(request, *args, **kwargs)
 
+    def form_invalid(self, form):
+        if form.code_retry_after:
+            return ratelimit_response(self.request, form.code_retry_after, form.errors["code"][0])
+        return super().form_invalid(form)
+
     def form_valid(self, form):
         data = form.cleaned_data
         if form.existing_account:
