@@ -8,6 +8,7 @@ ImproperlyConfigured error that names the variable.
 
 import ipaddress
 import secrets
+import warnings
 from pathlib import Path
 
 import environ
@@ -24,10 +25,15 @@ if (BASE_DIR / ".env").is_file():
 
 
 def _env_bool(name, default):
-    try:
-        return env.bool(name, default=default)
-    except ValueError as error:
-        raise ImproperlyConfigured(f"{name} must be true or false: {error}") from None
+    # Stricter than env.bool, which reads any unknown word (a typo such as DEBUG=ture) as false.
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on", "y", "t"):
+        return True
+    if raw in ("0", "false", "no", "off", "n", "f"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {raw!r}.")
 
 
 def _env_int(name, default, minimum=0):
@@ -122,11 +128,15 @@ TEMPLATES = [
 # ------------------------------------------------------------------------------------------------
 _default_db = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 try:
-    DATABASES = {"default": env.db_url("DATABASE_URL", default=_default_db)}
+    with warnings.catch_warnings():  # an unknown scheme is reported below, in one line
+        warnings.simplefilter("ignore")
+        DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or _default_db)}
 except Exception as error:  # django-environ raises assorted errors for a bad URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL ({error}).") from None
 if not DATABASES["default"].get("ENGINE"):
-    raise ImproperlyConfigured("DATABASE_URL has an unknown scheme.")
+    raise ImproperlyConfigured(
+        "DATABASE_URL has an unknown scheme (use e.g. postgres://user:pass@host:5432/name or sqlite:////path)."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     # WAL and IMMEDIATE transactions let the web process, the worker and beat share one file.
@@ -345,7 +355,8 @@ NOTIFICATIONS_KEEP_SENSITIVE = DEBUG  # keep codes and links readable in the dev
 # the provider's quota in messages per second (0 = unlimited) and how many may go at once.
 NOTIFICATIONS_MAX_RATE = _env_float("EMAIL_MAX_RATE", 0.0)
 NOTIFICATIONS_RATE_BURST = _env_int("EMAIL_MAX_BURST", max(1, round(NOTIFICATIONS_MAX_RATE)), minimum=1)
-NOTIFICATIONS_RATE_MAX_WAIT = 5.0  # seconds a worker waits for a token before re-queueing the task
+# Seconds a worker waits for a token before it puts the task back in the queue with a countdown.
+NOTIFICATIONS_RATE_MAX_WAIT = _env_float("NOTIFICATIONS_RATE_MAX_WAIT", 5.0)
 NOTIFICATIONS_URGENT_RESERVE = 1  # tokens bulk mail leaves in the bucket for urgent mail
 NOTIFICATIONS_THROTTLE_SLOWDOWN = 0.5  # after a provider's "too fast", the rate is multiplied by this...
 NOTIFICATIONS_THROTTLE_COOLDOWN = 60  # ...for this many seconds
