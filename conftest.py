@@ -190,9 +190,10 @@ def smtp_server():
 # A real `celery worker` process
 # ------------------------------------------------------------------------------------------------
 class WorkerProcess:
-    def __init__(self, env, log_path):
+    def __init__(self, env, log_path, queues=None):
         self.env = env
         self.log_path = log_path
+        self.queues = queues  # e.g. "email-urgent": consume only these (default: every queue)
         self.proc = None
 
     def start(self, timeout=40.0):
@@ -212,7 +213,8 @@ class WorkerProcess:
                 "--without-mingle",
                 "--without-gossip",
                 "-n",
-                f"test-{os.getpid()}@%h",
+                f"test-{os.getpid()}-{self.log_path.stem}@%h",
+                *(["-Q", self.queues] if self.queues else []),
             ],
             cwd=BASE_DIR,
             env=self.env,
@@ -270,16 +272,18 @@ def worker_env(smtp_url=None, **extra):
 
 @pytest.fixture
 def worker_factory(transactional_db, redis_client, tmp_path):
-    """Start real worker processes: worker_factory(smtp_url=..., **env). Needs PostgreSQL, so the
-    worker and the test share one database; the test must commit what the worker should see."""
+    """Start real worker processes: worker_factory(smtp_url=..., queues=None, **env). Needs
+    PostgreSQL, so the worker and the test share one database; the test must commit what the
+    worker should see."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         service_missing("a worker process needs DATABASE_URL pointing at PostgreSQL")
     workers = []
 
-    def start(smtp_url=None, **extra):
-        worker = WorkerProcess(worker_env(smtp_url, **extra), tmp_path / f"worker-{len(workers)}.log")
+    def start(smtp_url=None, queues=None, **extra):
+        log_path = tmp_path / f"worker-{len(workers)}.log"
+        worker = WorkerProcess(worker_env(smtp_url, **extra), log_path, queues=queues)
         workers.append(worker)
         return worker.start()
 
