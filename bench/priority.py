@@ -54,7 +54,7 @@ def urgent_latencies(ctx, sink, bulk, queues_per_worker, codes):
 
 
 def run(ctx):
-    bulk_count = ctx.size(BULK_FULL, minimum=200)
+    bulk_count = ctx.size(BULK_FULL, minimum=50)
     codes = ctx.size(URGENT, minimum=4)
     result = Result(
         "priority",

@@ -5,6 +5,7 @@ Ctrl-C included) ends each one and its children, and nothing outlives the run.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -56,7 +57,8 @@ class Process:
 
     def log(self, tail=4000):
         try:
-            return self.log_path.read_text(errors="replace")[-tail:]
+            text = self.log_path.read_text(errors="replace")
+            return text[-tail:] if tail else text
         except FileNotFoundError:
             return ""
 
@@ -181,12 +183,20 @@ class Worker(Process):
     ready_marker = " ready."
     stop_signal = signal.SIGQUIT  # cold shutdown: a benchmark never waits for a task to finish
 
-    def __init__(self, workdir, env, name="worker", queues=None):
-        argv = [sys.executable, "-m", "celery", "-A", "mailsite", "worker", "--pool=solo", "-l", "info"]
+    def __init__(self, workdir, env, name="worker", queues=None, count_queries=False):
+        main = "bench.countingworker" if count_queries else "celery"
+        argv = [sys.executable, "-m", main, "-A", "mailsite", "worker", "--pool=solo", "-l", "info"]
         argv += ["--without-heartbeat", "--without-mingle", "--without-gossip", "-n", f"{name}-{os.getpid()}@%h"]
         if queues:
             argv += ["-Q", ",".join(queues)]
         super().__init__(name, argv, env, Path(workdir) / f"{name}.log")
+
+    def queries(self):
+        """{task name: [queries of each run]} as printed by bench.countingworker."""
+        found = {}
+        for name, count in re.findall(r"bench-queries (\S+) (\d+)", self.log(tail=None)):
+            found.setdefault(name, []).append(int(count))
+        return found
 
     def memory(self):
         """(VmRSS, VmHWM) of the worker process in bytes."""
