@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -72,16 +73,31 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Requeue the selected emails for delivery"))
     def requeue(self, request, queryset):
-        rows = list(queryset.exclude(status=OutboundEmail.Status.SENDING))
-        ids = [row.pk for row in rows]
-        OutboundEmail.objects.filter(pk__in=ids).update(
-            status=OutboundEmail.Status.QUEUED, next_attempt_at=timezone.now(), attempts=0, last_error=""
+        Status = OutboundEmail.Status
+        # Being sent, already out (a requeue would be a duplicate), or redacted (its content is gone).
+        skip = Q(status__in=[Status.SENDING, Status.SENT, Status.DELIVERED]) | Q(redacted=True)
+        ids = list(queryset.exclude(skip).values_list("pk", flat=True))
+        OutboundEmail.objects.filter(pk__in=ids).exclude(skip).update(
+            status=Status.QUEUED,
+            next_attempt_at=timezone.now(),
+            attempts=0,
+            last_error="",
+            lease_until=None,
+            provider="",
+            provider_since_attempt=0,
         )
         grouped = {}
-        for row in rows:
+        for row in OutboundEmail.objects.filter(pk__in=ids, status=Status.QUEUED).only("pk", "category"):
             grouped.setdefault(row.queue, []).append(row.pk)
-        sent = outbox_enqueue(grouped)
-        self.message_user(request, _("%(n)d email(s) requeued.") % {"n": sent}, messages.SUCCESS)
+        outbox_enqueue(grouped)  # what the broker does not take now, the sweeper publishes later
+        requeued = sum(len(group) for group in grouped.values())
+        self.message_user(request, _("%(n)d email(s) requeued.") % {"n": requeued}, messages.SUCCESS)
+        if skipped := queryset.count() - requeued:
+            self.message_user(
+                request,
+                _("%(n)d email(s) left as they were: being sent, already sent, or redacted.") % {"n": skipped},
+                messages.WARNING,
+            )
 
 
 @admin.register(Follow)
