@@ -17,8 +17,9 @@ logger = logging.getLogger(__name__)
 
 def email_render(*, template, context=None, language=None):
     """(subject, text, html) from templates/email/<template>/, in `language`."""
-    context = {"site_url": settings.SITE_URL, **(context or {})}
     with translation.override(language or settings.LANGUAGE_CODE):
+        # LANGUAGE_CODE as the i18n context processor gives pages: the layout's <html lang>.
+        context = {"site_url": settings.SITE_URL, "LANGUAGE_CODE": translation.get_language(), **(context or {})}
         subject = render_to_string(f"email/{template}/subject.txt", context)
         text = render_to_string(f"email/{template}/body.txt", context)
         html = render_to_string(f"email/{template}/body.html", context)

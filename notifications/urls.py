@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_social
+from . import views, views_previews, views_social
 
 app_name = "notifications"
 
@@ -8,6 +8,9 @@ urlpatterns = [
     path("dev/mailbox/", views.mailbox_list, name="mailbox"),
     path("dev/mailbox/<int:pk>/", views.mailbox_detail, name="mailbox-detail"),
     path("dev/mailbox/<int:pk>/html/", views.mailbox_html, name="mailbox-html"),
+    path("dev/emails/", views_previews.email_preview_list, name="email-previews"),
+    path("dev/emails/<slug:name>/", views_previews.email_preview_detail, name="email-preview"),
+    path("dev/emails/<slug:name>/<str:language>/html/", views_previews.email_preview_html, name="email-preview-html"),
     # Follows and follower alerts (the paths are a public contract).
     path("users/", views_social.user_list, name="users"),
     path("u/<str:username>/", views_social.profile, name="profile"),

@@ -7,6 +7,9 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from .models import OutboundEmail
 from .preview import outbound_preview
 
+# Rendered mail is shown in a sandboxed iframe; this also stops any script in it from running.
+MAIL_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+
 
 def _dev_only():
     if not settings.DEBUG:
@@ -30,6 +33,5 @@ def mailbox_html(request, pk):
     _dev_only()
     preview = outbound_preview(get_object_or_404(OutboundEmail, pk=pk))
     response = HttpResponse(preview.html or "<p>(no HTML part)</p>")
-    # Shown in a sandboxed iframe; this also stops any script in the mail from running.
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+    response["Content-Security-Policy"] = MAIL_CSP
     return response

@@ -1,0 +1,110 @@
+"""Sample data for the previews of the account emails (/dev/emails/, see notifications/previews.py).
+
+Each context has the shape the sender in services.py / codes.py gives it. Users are unsaved and
+the tokens are not real, so a preview never holds a link that works.
+"""
+
+from django.conf import settings
+from django.urls import reverse
+
+from notifications.previews import email_preview
+
+from .models import EmailCaptcha, User
+from .services import duration_text
+from .tokens import confirm_token_generator, email_change_token_generator
+
+SAMPLE_TOKEN = "eyJ1IjowLCJlIjoiYWRhQGV4YW1wbGUuY29tIn0:1sample:preview-only-this-link-does-nothing"
+
+
+def _absolute(name, *args, **kwargs):
+    return settings.SITE_URL + reverse(name, args=args, kwargs=kwargs)
+
+
+def _user():
+    return User(username="ada", email="ada@example.com", first_name="Ada", last_name="Lovelace")
+
+
+def _code(purpose):
+    return {
+        "code": "".join(str((7 * i + 4) % 10) for i in range(settings.ACCOUNTS_CODE_LENGTH)),
+        "purpose": purpose,
+        "minutes": max(1, settings.ACCOUNTS_CODE_TTL // 60),
+    }
+
+
+@email_preview(template="code", name="code_signup")
+def code_signup():
+    """A code that proves an address before sign-up."""
+    return _code(EmailCaptcha.Purpose.SIGNUP)
+
+
+@email_preview(template="code", name="code_login")
+def code_login():
+    """A code to log in without a password."""
+    return _code(EmailCaptcha.Purpose.LOGIN)
+
+
+@email_preview(template="confirm")
+def confirm():
+    """The link that confirms a new account's address."""
+    return {
+        "user": _user(),
+        "link": _absolute("accounts:confirm", SAMPLE_TOKEN),
+        "valid_for": duration_text(confirm_token_generator.timeout()),
+    }
+
+
+@email_preview(template="signup_existing", name="signup_existing_unconfirmed")
+def signup_existing_unconfirmed():
+    """Someone signed up with the address of an account that is not confirmed yet."""
+    return {
+        "user": _user(),
+        "login_url": _absolute("accounts:login"),
+        "reset_url": _absolute("accounts:password-reset"),
+        "link": _absolute("accounts:confirm", SAMPLE_TOKEN),
+        "valid_for": duration_text(confirm_token_generator.timeout()),
+    }
+
+
+@email_preview(template="signup_existing", name="signup_existing_confirmed")
+def signup_existing_confirmed():
+    """Someone signed up with the address of a confirmed account."""
+    return {
+        "user": _user(),
+        "login_url": _absolute("accounts:login"),
+        "reset_url": _absolute("accounts:password-reset"),
+        "link": "",
+    }
+
+
+@email_preview(template="password_reset")
+def password_reset():
+    """The link to choose a new password."""
+    return {
+        "user": _user(),
+        "link": _absolute("accounts:password-reset-confirm", uidb64="MA", token="preview-only"),
+        "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
+    }
+
+
+@email_preview(template="password_changed")
+def password_changed():
+    """The notice after a password change or reset."""
+    return {"user": _user(), "reset_url": _absolute("accounts:password-reset")}
+
+
+@email_preview(template="email_change_confirm")
+def email_change_confirm():
+    """The link, sent to the new address, that makes it the account's address."""
+    return {
+        "user": _user(),
+        "new_email": "ada.lovelace@example.org",
+        "link": _absolute("accounts:email-change-confirm", SAMPLE_TOKEN),
+        "valid_for": duration_text(email_change_token_generator.timeout()),
+    }
+
+
+@email_preview(template="email_change_notice")
+def email_change_notice():
+    """The notice to the old address once the change is made."""
+    return {"user": _user(), "old_email": "ada@example.com", "new_email": "ada.lovelace@example.org"}
