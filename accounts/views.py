@@ -52,7 +52,7 @@ def private(response):
 # ------------------------------------------------------------------------------------------------
 # Sign-up and confirmation
 # ------------------------------------------------------------------------------------------------
-@method_decorator([sensitive_post_parameters("password1", "password2"), never_cache], name="dispatch")
+@method_decorator([sensitive_post_parameters("password1", "password2", "code"), never_cache], name="dispatch")
 class SignupView(FormView):
     form_class = forms.SignupForm
     template_name = "accounts/signup.html"
@@ -104,11 +104,8 @@ class ConfirmSentView(TemplateView):
     template_name = "accounts/confirm_sent.html"
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            email=self.request.session.get(CONFIRM_SENT_SESSION_KEY, ""),
-            form=forms.EmailForm(initial={"email": self.request.session.get(CONFIRM_SENT_SESSION_KEY, "")}),
-            **kwargs,
-        )
+        email = self.request.session.get(CONFIRM_SENT_SESSION_KEY, "")
+        return super().get_context_data(email=email, form=forms.EmailForm(initial={"email": email}), **kwargs)
 
 
 class ConfirmResendView(FormView):
