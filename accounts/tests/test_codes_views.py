@@ -346,3 +346,8 @@ def test_admin_activity_needs_permission(client):
     get_user_model().objects.create_user(username="staff", email="s@example.com", password="x", is_staff=True)
     client.login(username="staff", password="x")
     assert client.get("/admin/accounts/emailcaptcha/activity/").status_code == 403
+
+
+def test_password_log_in_page_offers_log_in_by_code(client):
+    page = client.get("/accounts/login/?next=/accounts/password/change/")
+    assert b'href="/accounts/login/code/?next=/accounts/password/change/"' in page.content
