@@ -398,6 +398,10 @@ else:
         "visibility_timeout": int(NOTIFICATIONS_RETRY_MAX * 2 + 3600),
         "socket_connect_timeout": 5,
         "socket_timeout": 10,
+        # A worker consuming several queues always takes from the first non-empty one in
+        # CELERY_TASK_QUEUES order (not round robin): with one worker for everything, a code then
+        # waits for at most the bulk chunk being sent, not a bulk chunk per code queued before it.
+        "queue_order_strategy": "priority",
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = "django-db"
@@ -410,7 +414,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A plain worker consumes all of these, so a newcomer's single worker delivers everything.
-CELERY_TASK_QUEUES = [Queue("email-urgent"), Queue("email-bulk"), Queue("default")]
+CELERY_TASK_QUEUES = [Queue("email-urgent"), Queue("default"), Queue("email-bulk")]  # in priority order
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_TASK_ALWAYS_EAGER = False
