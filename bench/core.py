@@ -41,6 +41,7 @@ class Result:
     title: str
     goal: str
     met: bool | None = None  # None: no goal, or not measured
+    headline: str = ""  # the figures in one line, for the summary table
     rows: list = field(default_factory=list)  # [(label, formatted value)]
     numbers: dict = field(default_factory=dict)  # the same, machine-readable
     notes: list = field(default_factory=list)
@@ -55,6 +56,7 @@ class Result:
             "title": self.title,
             "goal": self.goal,
             "met": self.met,
+            "headline": self.headline,
             "numbers": self.numbers,
             "rows": [list(r) for r in self.rows],
             "notes": self.notes,

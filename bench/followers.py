@@ -153,5 +153,10 @@ def run(ctx):
         result.notes.append(f"the burst ({seconds:.0f} s) outlasted the window ({window} s)")
     if timed_out:
         result.notes.append("follows were still waiting for an alert when the run stopped waiting")
+    result.headline = (
+        f"{emails} email(s) ({' + '.join(f'{n:,}' for n in per_batch)} followers) for {count:,} follows in "
+        f"{seconds:.0f} s; {follow_queries / count:.1f} queries a follow, {sum(alert_runs):,} in "
+        f"{len(alert_runs):,} alert tasks"
+    )
     result.met = emails <= GOAL_EMAILS and not timed_out and sum(per_batch) == count
     return result

@@ -118,5 +118,11 @@ def run(ctx):
         p99_change=round(p99_move, 4),
         delivered_during_run=delivered,
     )
+    fast, slow = stats["ours_fast"], stats["ours_slow"]
+    result.headline = (
+        f"outbox p50 {fast[0]:,.0f} -> {slow[0]:,.0f} ms ({p50_move:+.0%}), p99 {fast[1]:,.0f} -> {slow[1]:,.0f} ms "
+        f"({p99_move:+.0%}) with a {SMTP_DELAY:g} s server; send-in-request p50 {stats['naive_fast'][0]:,.0f} -> "
+        f"{stats['naive_slow'][0]:,.0f} ms"
+    )
     result.met = abs(p50_move) < 0.10 and abs(p99_move) < 0.20
     return result

@@ -65,5 +65,6 @@ def run(ctx):
         "peak_sampled_mb": round(peak_sampled / MB, 1),
         "growth": round(growth, 4),
     }
+    result.headline = f"peak {hwm / MB:,.0f} MB; {at_early / MB:,.0f} -> {at_end / MB:,.0f} MB ({growth:+.1%})"
     result.met = hwm < 250 * MB and growth < 0.10
     return result

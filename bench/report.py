@@ -21,6 +21,8 @@ def print_result(result):
         print(f"  note: {note}")
     if result.error:
         print(f"  error: {result.error}")
+    elif result.headline:
+        print(f"  in short: {result.headline}")
     if result.goal:
         print(f"  goal: {result.goal}: {verdict(result)}")
 
@@ -29,7 +31,7 @@ def summary_table(results):
     """A Markdown table, ready for the README."""
     lines = ["| Benchmark | Measured | Goal | Result |", "|---|---|---|---|"]
     for result in results:
-        measured = "; ".join(f"{label}: {value}" for label, value in result.rows) or result.error or ""
+        measured = result.error or result.headline or "; ".join(f"{label}: {value}" for label, value in result.rows)
         lines.append(f"| {result.title} | {measured} | {result.goal} | {verdict(result)} |")
     return "\n".join(lines)
 

@@ -37,6 +37,7 @@ def run(ctx):
         "speedup": round(rates[2] / rates[1], 2),
         "cpus": len(os.sched_getaffinity(0)),
     }
+    result.headline = f"1 worker {rates[1]:,.0f}/s, 2 workers {rates[2]:,.0f}/s ({rates[2] / rates[1]:.2f}x)"
     result.notes.append(
         "the SMTP server, PostgreSQL and Redis share the same CPUs as the workers, so two workers "
         "compete with them for the machine"

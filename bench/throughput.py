@@ -89,5 +89,9 @@ def run(ctx):
         "fraction_of_limit": round(of_limit, 3),
         "times_per_connection": round(over_per_message, 2),
     }
+    result.headline = (
+        f"{outbox:,.0f} emails/s = {of_limit:.0%} of the limit ({limit:,.0f}/s) and {over_per_message:.1f}x one "
+        f"connection per message ({per_message:,.0f}/s)"
+    )
     result.met = of_limit >= 0.70 and over_per_message >= 3.0
     return result
