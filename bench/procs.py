@@ -4,6 +4,7 @@ Every process starts in its own session and is registered here, so `stop_all()` 
 Ctrl-C included) ends each one and its children, and nothing outlives the run.
 """
 
+import ctypes
 import os
 import re
 import signal
@@ -51,6 +52,7 @@ class Process:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         _running.append(self)
         return self
@@ -92,6 +94,14 @@ class Process:
             self.proc.stdin.close()
         if self in _running:
             _running.remove(self)
+
+
+def _die_with_parent():
+    """In the child: be killed if the benchmark process dies without cleaning up (Linux)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _signal_group(pid, sig):
