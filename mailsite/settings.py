@@ -285,6 +285,9 @@ ANYMAIL = {
     "REQUESTS_TIMEOUT": NOTIFICATIONS_EMAIL_TIMEOUT,
 }
 ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
+# Without a signing key Anymail's Mailgun webhook would answer 500; with a key nobody knows, every
+# post to it fails the signature check (400) until MAILGUN_WEBHOOK_SIGNING_KEY is set.
+ANYMAIL.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", secrets.token_hex(32))
 
 
 def _transport(provider):

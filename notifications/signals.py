@@ -1,5 +1,6 @@
 """Signal receivers of the notifications app (tracking webhooks connect here)."""
 
+from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import tracking as anymail_tracking
 from django.conf import settings
 from django.contrib import messages
@@ -11,9 +12,20 @@ from django.utils.translation import gettext as _
 from .suppression import suppression_is_active
 from .tracking import tracking_event_record
 
+# Providers whose tracking events we record, and whether that needs the basic-auth secret.
+TRUSTED_ESPS = {"Mailgun": False, "Amazon SES": True}
+
 
 @receiver(anymail_tracking, dispatch_uid="notifications.tracking_event")
 def tracking_event(sender, event, esp_name, **kwargs):
+    """Record events from the providers we send through, once their webhook proved who it is:
+    Mailgun signs every post; SNS (for SES) only proves itself by the basic-auth secret."""
+    if esp_name not in TRUSTED_ESPS:
+        raise AnymailWebhookValidationFailure(f"Tracking events from {esp_name} are not accepted here.")
+    if TRUSTED_ESPS[esp_name] and not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+        raise AnymailWebhookValidationFailure(
+            f"{esp_name} tracking events need ANYMAIL_WEBHOOK_SECRET to be set (and used in the webhook URL)."
+        )
     tracking_event_record(event=event, esp_name=esp_name)
 
 

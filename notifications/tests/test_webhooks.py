@@ -213,3 +213,45 @@ def test_event_for_an_unknown_message_is_kept_and_still_suppresses(client):
     event = EmailEvent.objects.get()
     assert event.email is None and event.message_id == "not-one-of-ours-000000"
     assert Suppression.objects.get().address == "stranger@example.com"
+
+
+def test_ses_events_are_refused_while_no_webhook_secret_is_set(client, caplog):
+    row = sent_row("0100018d4a1b2c3d-99990000-3333-4444-5555-666677778888-000000", to="fay@example.com")
+    with override_settings(ANYMAIL={"MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY}):
+        with pytest.warns(Warning, match="insecure"):  # Anymail's own warning about it
+            response = post_sns(client, ses_bounce(row.provider_message_id, "fay@example.com"), auth=False)
+    assert response.status_code == 400
+    assert "need ANYMAIL_WEBHOOK_SECRET" in caplog.text
+    assert not EmailEvent.objects.exists() and not Suppression.objects.exists()
+
+
+def test_events_from_a_provider_we_do_not_use_are_refused(client, caplog):
+    """Every Anymail webhook is mounted; only our providers' events are recorded."""
+    row = sent_row("b7bc2f4a-e38e-4336-af7d-e6c392c2f817", to="gus@example.com")
+    postmark_bounce = {
+        "RecordType": "Bounce",
+        "ID": 4323372036854775807,
+        "Type": "HardBounce",
+        "MessageID": row.provider_message_id,
+        "Email": "gus@example.com",
+        "BouncedAt": "2026-01-27T14:59:38Z",
+        "Description": "The server was unable to deliver your message",
+        "Details": "smtp;550 5.1.1 unknown user",
+    }
+    response = client.post(
+        "/anymail/postmark/tracking/", json.dumps(postmark_bounce), content_type="application/json", **basic_auth()
+    )
+    assert response.status_code == 400
+    assert "Tracking events from Postmark are not accepted here" in caplog.text
+    assert not EmailEvent.objects.exists() and not Suppression.objects.exists()
+
+
+def test_deploy_check_warns_when_webhooks_have_no_secret():
+    from notifications.checks import tracking_webhooks_secured
+
+    with override_settings(EMAIL_PROVIDER=["ses", "mailgun"], ANYMAIL={}):
+        assert [w.id for w in tracking_webhooks_secured(None)] == ["notifications.W001"]
+    with override_settings(EMAIL_PROVIDER=["ses"]):
+        assert tracking_webhooks_secured(None) == []
+    with override_settings(EMAIL_PROVIDER=["smtp"], ANYMAIL={}):
+        assert tracking_webhooks_secured(None) == []
