@@ -1,5 +1,8 @@
 """Follows and coalesced follower alerts, in process, with time stepped by time-machine.
 
+A popular user's case is here too: 10,000 follows in one minute make at most two emails, and a
+digest costs a bounded number of queries (speed is for the benchmark suite, not these tests).
+
 The web side runs follow_create / follow_delete and their on-commit callbacks; the `broker`
 fixture stands in for Celery only to hold tasks until their eta, and `broker.run_due()` plays the
 worker: it runs follower_alerts_process for every task that is due. The emails go through the real
@@ -13,7 +16,9 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db import connection
 from django.test.signals import template_rendered
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from notifications import delivery, follows
@@ -444,3 +449,68 @@ def test_prune_forgets_alerted_pairs_after_a_day(bob, web, broker, clock):
     assert follows.follower_alert_items_prune() == 0
     clock.shift(24 * 3600 + 1)
     assert follows.follower_alert_items_prune() == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Scale
+# ------------------------------------------------------------------------------------------------
+def make_fans(count):
+    User = get_user_model()
+    return User.objects.bulk_create(
+        User(username=f"fan{i:05}", email=f"fan{i:05}@example.com", email_confirmed_at=T0, password="!")
+        for i in range(count)
+    )
+
+
+def test_ten_thousand_follows_in_a_minute_make_two_emails(
+    bob, web, broker, clock, outbox, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    fans = make_fans(10_000)
+    # The first hundred one request at a time over ten seconds, workers keeping up...
+    for i, fan in enumerate(fans[:100]):
+        clock.move_to(T0 + timedelta(milliseconds=100 * i))
+        web.follow(fan, bob)
+        broker.run_due()
+    # ...and the rest in bursts over the rest of the minute.
+    rest = fans[100:]
+    for burst, start in enumerate(range(0, len(rest), 990)):
+        clock.move_to(T0 + timedelta(seconds=10 + 5 * burst))
+        with django_capture_on_commit_callbacks(execute=True):
+            follows.follow_create_many(followers=rest[start : start + 990], followed=bob)
+        broker.run_due()
+    assert timezone.now() < T0 + timedelta(minutes=1)
+    assert Follow.objects.filter(followed=bob).count() == 10_000
+    assert len(to_bob(outbox)) == 1  # the first follow, promptly
+    # Three tasks in all: the prompt alert, the one that scheduled the digest, and the digest.
+    assert broker.runs == 2 and broker.tasks == [(T0 + WINDOW, bob.pk)]
+
+    clock.move_to(T0 + WINDOW)
+    with django_assert_max_num_queries(12):
+        follows.follower_alerts_process(recipient_id=bob.pk)
+    prompt, digest = to_bob(outbox)
+    assert prompt.subject == "fan00000 is now following you"
+    assert digest.subject == "fan00001, fan00002, fan00003 and 9,996 others are now following you"
+    assert "fan00004" not in digest.body and "/u/bob/followers/" in digest.body
+
+    # Nothing is left over for later: no third email for this minute's follows.
+    broker.run_due()
+    clock.move_to(T0 + 4 * WINDOW)
+    assert follows.follower_alerts_sweep() == 0
+    follows.follower_alerts_process(recipient_id=bob.pk)
+    assert len(to_bob(outbox)) == 2
+
+
+def test_digest_queries_do_not_grow_with_followers(bob, clock, outbox):
+    fans = make_fans(2_000)
+    counts = []
+    for size in (3, 2_000):
+        clock.move_to(T0 + len(counts) * 2 * WINDOW)  # a closed window each time
+        follows.follow_create_many(followers=fans[:size], followed=bob)
+        with CaptureQueriesContext(connection) as queries:
+            assert follows.follower_alerts_process(recipient_id=bob.pk) is not None
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert [m.subject for m in to_bob(outbox)] == [
+        "fan00000, fan00001 and fan00002 are now following you",
+        "fan00003, fan00004, fan00005 and 1,994 others are now following you",
+    ]
