@@ -82,7 +82,8 @@ def main(argv=None):
                 raise
             except Exception as error:
                 traceback.print_exc()
-                result = Result(name, getattr(module, "TITLE", name), goal="", error=f"{type(error).__name__}: {error}")
+                title = (module.__doc__ or name).strip().splitlines()[0]
+                result = Result(name, title, goal="", error=f"{type(error).__name__}: {error}")
             finally:
                 procs.stop_all()
             result.numbers["seconds"] = round(time.monotonic() - began, 1)
@@ -100,7 +101,9 @@ def main(argv=None):
                 print(f"bench: could not drop the run's database: {error}", file=sys.stderr)
 
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    document = report.document(results, machine=machine, scale=args.scale, started=started)
+    document = report.document(
+        results, machine=machine, scale=args.scale, started=started, commit=environment.commit_describe()
+    )
     report.write(document, args.output)
     print()
     print(report.summary_table(results))

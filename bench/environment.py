@@ -130,6 +130,18 @@ def state_reset(env):
     redis.Redis.from_url(env.redis_url).flushdb()
 
 
+def commit_describe():
+    """The commit measured, marked when the working tree had changes on top of it."""
+    return _git("rev-parse", "--short", "HEAD") + ("+changes" if _git("status", "--porcelain") else "")
+
+
+def _git(*args):
+    try:
+        return subprocess.run(["git", *args], cwd=BASE_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def machine_describe(env):
     """What the numbers were measured on."""
     import django

@@ -36,9 +36,10 @@ def summary_table(results):
     return "\n".join(lines)
 
 
-def document(results, *, machine, scale, started):
+def document(results, *, machine, scale, started, commit):
     return {
         "date": started.isoformat(timespec="seconds"),
+        "commit": commit,
         "scale": scale,
         "machine": machine,
         "benchmarks": {result.key: result.as_dict() for result in results},
