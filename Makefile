@@ -26,6 +26,8 @@ migrate: install
 
 run: install
 	DEBUG=1 $(VPY) manage.py migrate --noinput
+	@# The compiled translations are committed; this only refreshes them after a .po edit (needs GNU gettext).
+	@if command -v msgfmt >/dev/null; then DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var -v 0; fi
 	@echo "mailsite: http://127.0.0.1:8000/  (dev mailbox: http://127.0.0.1:8000/dev/mailbox/). Ctrl-C stops everything."
 	DEBUG=1 $(VPY) manage.py rundev 127.0.0.1:8000
 

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views_language import language_set
+
 from . import views
 
 urlpatterns = [
@@ -10,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Providers' tracking webhooks (Amazon SES via SNS, Mailgun), e.g. /anymail/mailgun/tracking/.
     path("anymail/", include("anymail.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also saves a logged-in user's choice for their email.
+    path("i18n/setlang/", language_set, name="set_language"),
 ]
