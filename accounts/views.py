@@ -43,8 +43,10 @@ def confirm_sent_redirect(request, email):
 
 
 def private(response):
-    """Pages whose URL holds a token: never cached, never sent on as a Referer."""
-    response["Referrer-Policy"] = "no-referrer"
+    """Pages whose URL holds a token: never cached, never sent to another site as a Referer. Not
+    "no-referrer": with it, browsers send `Origin: null` with the page's own form POST, which
+    Django's CSRF check refuses."""
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response
 

@@ -186,7 +186,7 @@ def test_confirm_get_shows_one_button_and_changes_nothing(client):
     assert main.count("<form") == 1 and main.count("<button") == 1
     assert '<form method="post" novalidate>' in main  # posts back to this same URL
     assert "Confirm" in main and "ada@example.com" in main
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     user.refresh_from_db()
     assert user.email_confirmed_at is None
