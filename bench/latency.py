@@ -17,7 +17,7 @@ from .procs import Gunicorn, Sink, Worker, start_all
 
 REQUESTS_FULL = 400  # per configuration
 NAIVE_SLOW_FULL = 40  # the naive design with a slow server takes 2 s a request
-ROUNDS = 4
+ROUNDS = 8
 WARMUP = 5
 SMTP_DELAY = 2.0
 CODE_PATH = "/accounts/code/"
