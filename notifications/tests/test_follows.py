@@ -514,3 +514,15 @@ def test_digest_queries_do_not_grow_with_followers(bob, clock, outbox):
         "fan00000, fan00001 and fan00002 are now following you",
         "fan00003, fan00004, fan00005 and 1,994 others are now following you",
     ]
+
+
+def test_follow_create_many_applies_the_same_rules(bob, django_capture_on_commit_callbacks, broker):
+    alice, carol = make_user("alice"), make_user("carol")
+    Follow.objects.create(follower=alice, followed=bob)
+    newbie = make_user("newbie", confirmed=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = follows.follow_create_many(followers=[alice, carol, carol, bob, newbie], followed=bob)
+    assert created == 1  # carol: alice already follows, bob is bob, newbie is unconfirmed
+    assert set(Follow.objects.values_list("follower__username", flat=True)) == {"alice", "carol"}
+    assert list(FollowerAlertItem.objects.values_list("follower__username", flat=True)) == ["carol"]
+    assert broker.tasks == [(None, bob.pk)]

@@ -322,3 +322,33 @@ def test_a_foreign_token_leaves_alerts_on(mail_client, alice, bob, outbox):
     assert mail_client.post(f"/notifications/unsubscribe/{foreign}/").status_code == 400
     follow_and_process(alice, bob)
     assert emails_to(outbox, bob) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Admin
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def admin_client_(client, db):
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", None))
+    return client
+
+
+def test_admin_finds_follows_by_either_user(admin_client_, alice, bob):
+    carol = make_user("carol")
+    Follow.objects.create(follower=alice, followed=bob)
+    Follow.objects.create(follower=carol, followed=alice)
+    for query, expected in (("bob", 1), ("alice", 2), ("carol@example.com", 1), ("nobody", 0)):
+        response = admin_client_.get("/admin/notifications/follow/", {"q": query})
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == expected, query
+
+
+def test_admin_lists_and_edits_per_user_settings(admin_client_, bob):
+    follows.notification_preference_set(user=bob, follower_emails=False)
+    listing = admin_client_.get("/admin/notifications/notificationpreference/", {"q": "bob"})
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    change = f"/admin/notifications/notificationpreference/{bob.pk}/change/"
+    assert admin_client_.get(change).status_code == 200
+    response = admin_client_.post(change, {"user": bob.pk, "follower_emails": "on"})
+    assert response.status_code == 302
+    assert follower_emails_on(bob) is True
