@@ -72,9 +72,14 @@ def email_preview_get(name):
     return next((preview for preview in email_previews() if preview.name == name), None)
 
 
+EMAIL_PARTS = ("subject.txt", "body.txt", "body.html")
+
+
 def email_templates():
-    """Names of the email templates on disk: every templates/email/<name>/ holding a subject.txt."""
+    """Names of the email templates on disk: every templates/email/<name>/ holding any of the
+    three parts (the shared layout lives elsewhere, in email/layout/base.html)."""
     names = set()
     for directory in settings.TEMPLATES[0]["DIRS"]:
-        names.update(path.parent.name for path in Path(directory, "email").glob("*/subject.txt"))
+        for part in EMAIL_PARTS:
+            names.update(path.parent.name for path in Path(directory, "email").glob(f"*/{part}"))
     return sorted(names)

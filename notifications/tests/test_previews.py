@@ -67,7 +67,7 @@ def test_the_list_names_every_preview_with_its_subject_in_each_language(client, 
 @override_settings(DEBUG=True)
 def test_the_list_says_which_template_has_no_preview(client, db, settings, tmp_path):
     (tmp_path / "email" / "brand_new").mkdir(parents=True)
-    (tmp_path / "email" / "brand_new" / "subject.txt").write_text("New")
+    (tmp_path / "email" / "brand_new" / "body.html").write_text("<p>New</p>")
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}]
 
     page = client.get("/dev/emails/").content.decode()
