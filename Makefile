@@ -4,13 +4,14 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 DEV_SECRET := $(shell head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-.PHONY: help install run worker beat test lint bench migrate clean
+.PHONY: help install run worker beat test lint bench migrate messages clean
 
 help:
 	@echo "make run    start the web server (127.0.0.1:8000), a Celery worker and beat"
 	@echo "make test   run the test suite"
 	@echo "make lint   ruff and the migrations check"
 	@echo "make bench  run the benchmark suite (writes bench/results.json)"
+	@echo "make messages  collect new strings into locale/zh_Hans/LC_MESSAGES/django.po and compile it"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (make PYTHON=/path/to/python3.12)"; exit 1; }
@@ -40,6 +41,11 @@ lint: install
 
 bench: install
 	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET)} $(VPY) -m bench $(BENCH_ARGS)
+
+messages: install
+	DEBUG=1 $(VPY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=bench --ignore=docs --ignore=test-results
+	DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var
+	@echo "Translate every empty msgstr in locale/zh_Hans/LC_MESSAGES/django.po, then run make messages again."
 
 clean:
 	rm -rf $(VENV) var

@@ -110,7 +110,7 @@ def test_every_message_in_the_source_is_translated(tmp_path):
 
     missing = untranslated(po_entries(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
 
-    assert missing == [], "run makemessages -l zh_Hans, translate these, then compilemessages"
+    assert missing == [], "run make messages, translate these in locale/zh_Hans/LC_MESSAGES/django.po, run it again"
 
 
 # ------------------------------------------------------------------------------------------------
