@@ -11,6 +11,7 @@ import sys
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -251,6 +252,36 @@ def test_pages_follow_the_browsers_language(client, db, accept):
         assert '<html lang="zh-hans">' in page
         leftovers = [sentence for sentence in english_sentences() if sentence in page]
         assert leftovers == [], path
+
+
+LOGGED_IN_PAGES = [
+    "/",
+    "/accounts/password/change/",
+    "/accounts/email/change/",
+    "/settings/notifications/",
+    "/u/ada/",
+    "/u/ada/followers/",
+    "/u/ada/following/",
+    "/accounts/confirm/resend/",
+    "/accounts/confirm/not-a-token/",
+    "/notifications/unsubscribe/not-a-token/",
+]
+
+
+@override_settings(DEBUG=True)
+def test_logged_in_pages_and_dev_pages_in_chinese(client, db):
+    client.force_login(make_user(language="en"))
+    for path in [*LOGGED_IN_PAGES, "/dev/mailbox/"]:
+        response = client.get(path, headers={"accept-language": "zh-hans"})
+
+        assert response.status_code in (200, 400), path  # 400: the pages for a bad link
+        page = response.content.decode()
+        assert '<html lang="zh-hans">' in page, path
+        assert [sentence for sentence in english_sentences() if sentence in page] == [], path
+    # The previews show every language side by side; around them, the page is in the reader's.
+    for path in ["/dev/emails/", "/dev/emails/confirm/"]:
+        page = client.get(path, headers={"accept-language": "zh-hans"}).content.decode()
+        assert '<html lang="zh-hans">' in page and "<title>" in page and "邮件预览" in page
 
 
 @pytest.mark.parametrize("accept", [None, "en-GB,en;q=0.9", "fr-FR,fr;q=0.9"])
