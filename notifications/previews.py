@@ -50,12 +50,18 @@ def email_preview(*, template, name=None, description=""):
             description=description or (sample.__doc__ or "").strip(),
         )
         known = _registry.get(preview.name)
-        if known is not None and known.sample.__qualname__ != sample.__qualname__:
-            raise ValueError(f"Two email previews are named {preview.name!r}.")
+        if known is not None and _origin(known.sample) != _origin(sample):
+            raise ValueError(
+                f"Two email previews are named {preview.name!r}: {_origin(known.sample)}, {_origin(sample)}."
+            )
         _registry[preview.name] = preview
         return sample
 
     return register
+
+
+def _origin(function):
+    return f"{function.__module__}.{function.__qualname__}"
 
 
 def email_previews():

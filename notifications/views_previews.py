@@ -57,7 +57,6 @@ def email_preview_detail(request, name):
 def email_preview_html(request, name, language):
     _dev_only()
     preview = _preview_or_404(name)
-    _subject_, _text, html = preview.render(language=_language_or_404(language))
-    response = HttpResponse(html)
+    response = HttpResponse(preview.render(language=_language_or_404(language))[2])
     response["Content-Security-Policy"] = MAIL_CSP
     return response

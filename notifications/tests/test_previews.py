@@ -115,3 +115,14 @@ def test_nothing_without_debug(client, db, path):
 @override_settings(DEBUG=True)
 def test_the_dev_mailbox_links_to_the_previews(client, db):
     assert 'href="/dev/emails/"' in client.get("/dev/mailbox/").content.decode()
+
+
+def test_two_previews_cannot_share_a_name():
+    from notifications.previews import email_preview
+
+    def confirm():
+        return {}
+
+    with pytest.raises(ValueError, match="Two email previews are named 'confirm'"):
+        email_preview(template="confirm")(confirm)
+    assert email_preview_get("confirm").sample.__module__ == "accounts.email_previews"
