@@ -4,12 +4,17 @@ Limits are data in settings.ACCOUNTS_RATE_LIMITS, e.g. "code_send": "1/m/key,5/h
 each rule is <count>/<period>/<scope>, period s|m|h|d (or a number of seconds), scope `key`
 (usually the normalised address) or `ip` (the client IP, see client_ip()).
 
-Counting is a fixed window per rule: cache.add() then cache.incr(). On django-redis both are
-single Redis commands (SET NX, INCRBY), so the count holds across any number of web processes.
+Counting is a sliding window: each rule keeps the times of the hits it allowed in its period, and a
+hit is allowed only if every rule of the action has room; then it is recorded in all of them. So
+"1/m" never lets two through 59 seconds apart, whatever the clock says about minute boundaries.
+On django-redis, the check and the record are one Lua script over sorted sets, atomic across any
+number of web processes. Other caches (the embedded file cache of `make run`) use the same logic
+through get/set, which is exact in one process and close enough for development.
 """
 
 import hashlib
 import ipaddress
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -66,9 +71,76 @@ def client_ip(request):
     return remote
 
 
-def _cache_key(action, rule, value, window):
+def _cache_key(action, rule, value):
     digest = hashlib.sha256(str(value).encode()).hexdigest()[:32]
-    return f"rl:{action}:{rule.scope}:{rule.count}/{rule.period}:{digest}:{window}"
+    return f"rl:{action}:{rule.scope}:{rule.count}/{rule.period}:{digest}"
+
+
+# KEYS: one sorted set per rule. ARGV: now, record (1/0), member, then count and period per rule.
+# Returns 0 when allowed (and, if record, records the hit in every set), else the seconds to wait.
+_SLIDING_WINDOW = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local count = tonumber(ARGV[2 + 2 * i])
+  local period = tonumber(ARGV[3 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+  if redis.call('ZCARD', key) >= count then
+    local oldest = redis.call('ZRANGE', key, -count, -count, 'WITHSCORES')
+    wait = math.max(wait, tonumber(oldest[2]) + period - now)
+  end
+end
+if wait > 0 or ARGV[2] == '0' then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[3])
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[3 + 2 * i])) + 1)
+end
+return '0'
+"""
+
+
+def _checks(action, key, ip):
+    for rule in rules_for(action):
+        value = key if rule.scope == "key" else ip
+        if value not in (None, ""):
+            yield rule, _cache_key(action, rule, value)
+
+
+def _redis():
+    try:
+        from django_redis import get_redis_connection
+    except ImportError:  # pragma: no cover - django-redis is a requirement
+        return None
+    if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
+        return None
+    return get_redis_connection("default")
+
+
+def _window(checks, now, record):
+    """Seconds to wait (0: allowed). When allowed and `record`, the hit is counted in every rule."""
+    if not checks:
+        return 0
+    client = _redis()
+    if client is not None:
+        keys = [cache.make_key(key) for _rule, key in checks]
+        args = [now, int(record), f"{now}:{secrets.token_hex(6)}"]
+        for rule, _key in checks:
+            args += [rule.count, rule.period]
+        return float(client.eval(_SLIDING_WINDOW, len(keys), *keys, *args))
+    wait, hits = 0.0, {}
+    for rule, key in checks:
+        recent = [t for t in cache.get(key, []) if t > now - rule.period]
+        hits[key] = (rule, recent)
+        if len(recent) >= rule.count:
+            wait = max(wait, recent[-rule.count] + rule.period - now)
+    if wait == 0 and record:
+        for key, (rule, recent) in hits.items():
+            cache.set(key, [*recent, now], timeout=rule.period + 1)
+    return wait
+
+
+def _seconds(wait):
+    return max(1, int(wait) + (wait % 1 > 0)) if wait > 0 else 0
 
 
 def ratelimit_consume(*, action, key=None, ip=None, now=None):
@@ -76,23 +148,7 @@ def ratelimit_consume(*, action, key=None, ip=None, now=None):
     if not settings.ACCOUNTS_RATE_LIMITS_ENABLED:
         return None
     now = time.time() if now is None else now
-    retry_after = None
-    for rule in rules_for(action):
-        value = key if rule.scope == "key" else ip
-        if value in (None, ""):
-            continue
-        window = int(now // rule.period)
-        cache_key = _cache_key(action, rule, value, window)
-        cache.add(cache_key, 0, timeout=rule.period + 5)
-        try:
-            hits = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr: this hit opens a new window
-            cache.add(cache_key, 1, timeout=rule.period + 5)
-            hits = 1
-        if hits > rule.count:
-            wait = max(1, int(rule.period - (now % rule.period)) + 1)
-            retry_after = max(retry_after or 0, wait)
-    return retry_after
+    return _seconds(_window(list(_checks(action, key, ip)), now, record=True)) or None
 
 
 def ratelimit_peek(*, action, key=None, ip=None, now=None):
@@ -100,15 +156,7 @@ def ratelimit_peek(*, action, key=None, ip=None, now=None):
     if not settings.ACCOUNTS_RATE_LIMITS_ENABLED:
         return 0
     now = time.time() if now is None else now
-    wait = 0
-    for rule in rules_for(action):
-        value = key if rule.scope == "key" else ip
-        if value in (None, ""):
-            continue
-        hits = cache.get(_cache_key(action, rule, value, int(now // rule.period))) or 0
-        if hits >= rule.count:
-            wait = max(wait, int(rule.period - (now % rule.period)) + 1)
-    return wait
+    return _seconds(_window(list(_checks(action, key, ip)), now, record=False))
 
 
 def ratelimit_response(request, retry_after, message=None):

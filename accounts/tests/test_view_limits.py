@@ -126,3 +126,31 @@ def test_signup_code_checks_over_the_limit_answer_429(redis_cache):
     assert first.status_code == 200 and "code" in first.context["form"].errors
     assert_429(Client().post("/accounts/signup/", data))
     assert not OutboundEmail.objects.exists()
+
+
+def test_a_minute_limit_slides_across_the_minute_boundary(redis_cache):
+    """1/m means one in any 60 seconds, not one per clock minute: a hit at 09:00:59 still blocks
+    the one at 09:01:01, and the wait it reports is until 09:01:59."""
+    from accounts.ratelimit import ratelimit_consume
+
+    base = 1_773_133_259.0  # some hh:mm:59
+    assert ratelimit_consume(action="code_send", key="edge@example.com", now=base) is None
+    assert ratelimit_consume(action="code_send", key="edge@example.com", now=base + 2) == 58
+    assert ratelimit_consume(action="code_send", key="edge@example.com", now=base + 60) is None
+
+
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_the_same_sliding_window_without_redis():
+    """The embedded defaults (no Redis) count with the same rules, through plain cache get/set."""
+    from accounts.ratelimit import ratelimit_consume, ratelimit_peek
+
+    base = 1_773_133_259.0
+    limits = {"demo": "2/m/key,3/h/ip"}
+    with override_settings(ACCOUNTS_RATE_LIMITS=limits):
+        assert ratelimit_consume(action="demo", key="a", ip="192.0.2.1", now=base) is None
+        assert ratelimit_consume(action="demo", key="a", ip="192.0.2.1", now=base + 1) is None
+        assert ratelimit_peek(action="demo", key="a", ip="192.0.2.1", now=base + 2) == 58
+        assert ratelimit_consume(action="demo", key="a", ip="192.0.2.1", now=base + 2) == 58
+        assert ratelimit_consume(action="demo", key="b", ip="192.0.2.1", now=base + 3) is None
+        # The IP's hour is now full: a third address from it waits for the first hit to age out.
+        assert ratelimit_consume(action="demo", key="c", ip="192.0.2.1", now=base + 4) == 3596
