@@ -87,6 +87,7 @@ def main(argv=None):
             finally:
                 procs.stop_all()
             result.numbers["seconds"] = round(time.monotonic() - began, 1)
+            result.numbers["load_average_1m_after"] = round(os.getloadavg()[0], 2)  # others sharing the machine
             results.append(result)
             report.print_result(result)
     except KeyboardInterrupt:

@@ -201,6 +201,12 @@ class Worker(Process):
             argv += ["-Q", ",".join(queues)]
         super().__init__(name, argv, env, Path(workdir) / f"{name}.log")
 
+    def pause(self):
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.pid, signal.SIGCONT)
+
     def queries(self):
         """{task name: [queries of each run]} as printed by bench.countingworker."""
         found = {}
