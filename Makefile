@@ -10,7 +10,7 @@ help:
 	@echo "make run    start the web server (127.0.0.1:8000), a Celery worker and beat"
 	@echo "make test   run the test suite"
 	@echo "make lint   ruff and the migrations check"
-	@echo "make bench  run the benchmark suite (writes bench/results.json)"
+	@echo "make bench  run the benchmark suite (writes bench/results.json; BENCH_SCALE=0.1 for a quick run)"
 	@echo "make messages  collect new strings into locale/zh_Hans/LC_MESSAGES/django.po and compile it"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
