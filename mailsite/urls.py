@@ -11,7 +11,7 @@ urlpatterns = [
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
     # Providers' tracking webhooks (Amazon SES via SNS, Mailgun), e.g. /anymail/mailgun/tracking/.
-    path("anymail/", include("anymail.urls")),
+    path("anymail/", include("notifications.webhooks")),
     # Django's set_language, which also saves a logged-in user's choice for their email.
     path("i18n/setlang/", language_set, name="set_language"),
 ]
