@@ -132,7 +132,9 @@ def state_reset(env):
 
 def commit_describe():
     """The commit measured, marked when the working tree had changes on top of it."""
-    return _git("rev-parse", "--short", "HEAD") + ("+changes" if _git("status", "--porcelain") else "")
+    return _git("rev-parse", "--short", "HEAD") + (
+        "+changes" if _git("status", "--porcelain", "--untracked-files=no") else ""
+    )
 
 
 def _git(*args):
