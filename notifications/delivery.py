@@ -12,22 +12,25 @@ that is down hands over to the next one (failover.py). Tracking events that arri
 provider's message id was recorded are attached once it is (tracking.py).
 """
 
+import email.utils
 import json
 import logging
 import random
 import smtplib
+import time
 from datetime import timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import mailers
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from . import crypto, failover, providers, throttle
 from .message import from_payload, redact
 from .models import OutboundEmail
-from .suppression import message_without_suppressed
+from .suppression import message_without_suppressed, suppression_active
 from .tracking import tracking_attach
 
 logger = logging.getLogger(__name__)
@@ -88,12 +91,45 @@ def retry_delay(attempts):
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _claim(pk, now):
-    lease = now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE)
-    return OutboundEmail.objects.filter(
-        Q(status=Status.QUEUED, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lte=now),
-        pk=pk,
-    ).update(status=Status.SENDING, lease_until=lease, attempts=F("attempts") + 1)
+def _claim(pks, now):
+    """Claim every due row of `pks` at once and read them back: three statements a chunk.
+
+    Rows another worker holds are skipped, not waited for (SKIP LOCKED), so overlapping chunks
+    never deadlock. The lease value doubles as this claim's fencing token: the read returns only
+    rows whose lease is the one just written.
+    """
+    lease = now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE, microseconds=random.randrange(1_000_000))
+    due = Q(status=Status.QUEUED, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lte=now)
+    with transaction.atomic():
+        ids = list(
+            OutboundEmail.objects.filter(due, pk__in=pks)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return [], lease
+        OutboundEmail.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, lease_until=lease, attempts=F("attempts") + 1
+        )
+    held = {row.pk: row for row in OutboundEmail.objects.filter(pk__in=ids, status=Status.SENDING, lease_until=lease)}
+    return [held[pk] for pk in pks if pk in held], lease
+
+
+def _lease_renew(rows, lease):
+    """Keep the claim on rows still waiting in this chunk while a slow server takes its time."""
+    renewed = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE, microseconds=lease.microsecond)
+    OutboundEmail.objects.filter(pk__in=[row.pk for row in rows], status=Status.SENDING, lease_until=lease).update(
+        lease_until=renewed
+    )
+    return renewed
+
+
+def _release(rows, when):
+    """Rows claimed but not tried (the send rate ran out): back to the queue, not an attempt."""
+    OutboundEmail.objects.filter(pk__in=[row.pk for row in rows], status=Status.SENDING).update(
+        status=Status.QUEUED, attempts=F("attempts") - 1, lease_until=None, next_attempt_at=when, enqueued_at=when
+    )
 
 
 def _payload(row):
@@ -114,23 +150,43 @@ def _send(alias, message):
         transport_connection(alias).send_messages([message])
 
 
-def deliver_one(pk, *, alias=None, then=()):
+def deliver_one(pk, *, alias=None):
     """Deliver row `pk` if it is due. Returns its status afterwards, None if not ours to send, or
-    DEFERRED when the send rate put it back in the queue (taking the ids in `then` along).
-    `alias` sends through that MAILERS alias only; by default the failover chain is used."""
-    now = timezone.now()
-    if not _claim(pk, now):
-        return None
-    row = OutboundEmail.objects.get(pk=pk)
+    DEFERRED when the send rate put it back in the queue. `alias` sends through that MAILERS alias
+    only; by default the failover chain is used."""
+    return deliver_many([pk], alias=alias).get(pk)
+
+
+def deliver_many(pks, *, alias=None):
+    """Deliver the due rows among `pks` over this worker's open connection, in order: one claim,
+    one read and one suppression lookup for the chunk, then one status update per message (so a
+    worker that dies can duplicate at most the message it was sending). Returns {pk: status}."""
+    rows, lease = _claim(list(pks), timezone.now())
+    if not rows:
+        return {}
+    blocked = suppression_active([address for _name, address in email.utils.getaddresses([r.recipients for r in rows])])
+    renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
+    results = {}
+    for index, row in enumerate(rows):
+        if time.monotonic() > renew_at:
+            lease = _lease_renew(rows[index:], lease)
+            renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
+        results[row.pk] = _deliver_row(row, alias, blocked, rest=rows[index + 1 :])
+        if results[row.pk] == DEFERRED:
+            break  # the rest of the chunk went back to the queue with it
+    return results
+
+
+def _deliver_row(row, alias, blocked, rest):
     alias = alias or failover.transport_for(row)
     try:
         payload = _payload(row)
-        message, suppressed = message_without_suppressed(from_payload(payload))
+        message, suppressed = message_without_suppressed(from_payload(payload), blocked=blocked)
         if message is None:
             return _suppressed(row, suppressed)
         wait = throttle.token_wait(alias, urgent=row.category == OutboundEmail.Category.URGENT)
         if wait:
-            return _deferred(row, wait, then)
+            return _deferred(row, wait, rest)
         _send(alias, message)
     except Exception as error:
         transport_reset(alias)
@@ -173,14 +229,12 @@ def _suppressed(row, suppressed):
     return Status.SUPPRESSED
 
 
-def _deferred(row, wait, then=()):
-    """Over the provider-wide send rate: back to the queue for `wait` seconds, not an attempt."""
+def _deferred(row, wait, rest=()):
+    """Over the provider-wide send rate: this row and the rest of its chunk go back to the queue
+    for `wait` seconds, in one task, without counting an attempt."""
     when = timezone.now() + timedelta(seconds=wait)
-    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=Status.QUEUED, attempts=F("attempts") - 1, lease_until=None, next_attempt_at=when, enqueued_at=when
-    )
-    OutboundEmail.objects.filter(pk__in=list(then), status=Status.QUEUED).update(enqueued_at=when)
-    _schedule_retry(row, wait, ids=[row.pk, *then])
+    _release([row, *rest], when)
+    _schedule_retry(row, wait, ids=[row.pk, *(other.pk for other in rest)])
     return DEFERRED
 
 
@@ -234,12 +288,3 @@ def _schedule_retry(row, delay, ids=None):
         outbox_deliver.apply_async(args=[ids or [row.pk]], queue=row.queue, countdown=delay)
     except Exception as error:  # the sweeper will pick the row up when it is due
         logger.warning("outbox: could not schedule retry of email %s: %s", row.pk, error)
-
-
-def deliver_many(pks, *, alias=None):
-    results = {}
-    for index, pk in enumerate(pks):
-        results[pk] = deliver_one(pk, alias=alias, then=pks[index + 1 :])
-        if results[pk] == DEFERRED:
-            break  # the rest of the batch went back to the queue with it
-    return results

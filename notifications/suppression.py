@@ -126,10 +126,14 @@ def suppression_lift(*, suppression, reason, user=None):
     return bool(updated)
 
 
-def message_without_suppressed(message):
+def message_without_suppressed(message, blocked=None):
     """(message, skipped) where skipped maps each suppressed recipient to its Suppression. The
-    message loses those recipients; it is None when nobody is left to send to."""
-    blocked = suppression_active(message.recipients())
+    message loses those recipients; it is None when nobody is left to send to. `blocked`, when
+    given, is a suppression_active() answer already looked up for a whole chunk of messages."""
+    if blocked is None:
+        blocked = suppression_active(message.recipients())
+    mine = {address_normalize(a) for a in message.recipients()}
+    blocked = {address: row for address, row in blocked.items() if address in mine}
     if not blocked:
         return message, {}
     for field in ("to", "cc", "bcc"):

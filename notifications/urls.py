@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views, views_previews, views_social
+
+
+class HandleConverter:
+    """A username as the user model allows it (letters, digits, `_` and `.`): anything else is a
+    404 before a view or the database sees it."""
+
+    regex = r"[A-Za-z0-9_.]{1,150}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(HandleConverter, "handle")
 
 app_name = "notifications"
 
@@ -13,11 +29,11 @@ urlpatterns = [
     path("dev/emails/<slug:name>/<str:language>/html/", views_previews.email_preview_html, name="email-preview-html"),
     # Follows and follower alerts (the paths are a public contract).
     path("users/", views_social.user_list, name="users"),
-    path("u/<str:username>/", views_social.profile, name="profile"),
-    path("u/<str:username>/follow/", views_social.follow, name="follow"),
-    path("u/<str:username>/unfollow/", views_social.unfollow, name="unfollow"),
-    path("u/<str:username>/followers/", views_social.followers, name="followers"),
-    path("u/<str:username>/following/", views_social.following, name="following"),
+    path("u/<handle:username>/", views_social.profile, name="profile"),
+    path("u/<handle:username>/follow/", views_social.follow, name="follow"),
+    path("u/<handle:username>/unfollow/", views_social.unfollow, name="unfollow"),
+    path("u/<handle:username>/followers/", views_social.followers, name="followers"),
+    path("u/<handle:username>/following/", views_social.following, name="following"),
     path("settings/notifications/", views_social.notification_settings, name="settings"),
     path("notifications/unsubscribe/<str:token>/", views_social.unsubscribe, name="unsubscribe"),
 ]
