@@ -116,6 +116,21 @@ def _claim(pks, now):
     return [held[pk] for pk in pks if pk in held], lease
 
 
+def _reschedule_skipped(pks, now):
+    """Rows that were due but locked by someone else at claim time (an UPDATE in flight, not a
+    claim: a claimed row is no longer due) get another try shortly, instead of waiting for the
+    sweeper."""
+    skipped = list(
+        OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED, next_attempt_at__lte=now).only("pk", "category")
+    )
+    grouped = {}
+    for row in skipped:
+        grouped.setdefault(row.queue, []).append(row)
+    for rows in grouped.values():
+        logger.info("outbox: %d due email(s) were locked at claim time; trying again in 1s", len(rows))
+        _schedule_retry(rows[0], 1, ids=[row.pk for row in rows])
+
+
 def _lease_renew(rows, lease):
     """Keep the claim on rows still waiting in this chunk while a slow server takes its time."""
     renewed = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE, microseconds=lease.microsecond)
@@ -161,7 +176,10 @@ def deliver_many(pks, *, alias=None):
     """Deliver the due rows among `pks` over this worker's open connection, in order: one claim,
     one read and one suppression lookup for the chunk, then one status update per message (so a
     worker that dies can duplicate at most the message it was sending). Returns {pk: status}."""
-    rows, lease = _claim(list(pks), timezone.now())
+    now = timezone.now()
+    rows, lease = _claim(list(pks), now)
+    if len(rows) < len(pks):
+        _reschedule_skipped(set(pks) - {row.pk for row in rows}, now)
     if not rows:
         return {}
     blocked = suppression_active([address for _name, address in email.utils.getaddresses([r.recipients for r in rows])])

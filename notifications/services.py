@@ -59,14 +59,20 @@ def email_send(
 
 def outbox_enqueue(rows_or_ids_by_queue):
     """Publish delivery tasks, one per chunk of ids per queue. Never raises: a row whose task
-    could not be published stays queued and the sweeper publishes it later."""
+    could not be published stays queued and the sweeper publishes it later.
+
+    The rows are stamped `enqueued_at` before their task is published, not after, so no UPDATE
+    of ours holds their locks while a worker claims them."""
     from .tasks import outbox_deliver
 
     chunk = settings.NOTIFICATIONS_CHUNK_SIZE
-    published = []
+    published = 0
     for queue, ids in rows_or_ids_by_queue.items():
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
+            OutboundEmail.objects.filter(pk__in=part, status=OutboundEmail.Status.QUEUED).update(
+                enqueued_at=timezone.now()
+            )
             try:
                 outbox_deliver.apply_async(
                     args=[part],
@@ -76,11 +82,10 @@ def outbox_enqueue(rows_or_ids_by_queue):
                 )
             except Exception as error:  # broker down: the sweeper will find these rows
                 logger.warning("outbox: could not enqueue %d email(s), left queued: %s", len(part), error)
+                OutboundEmail.objects.filter(pk__in=part, status=OutboundEmail.Status.QUEUED).update(enqueued_at=None)
                 continue
-            published.extend(part)
-    if published:
-        OutboundEmail.objects.filter(pk__in=published).update(enqueued_at=timezone.now())
-    return len(published)
+            published += len(part)
+    return published
 
 
 def _by_queue(rows):
