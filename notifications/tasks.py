@@ -5,9 +5,13 @@ from celery import shared_task
 from . import delivery, services
 
 
+def _is_id(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @shared_task(ignore_result=True)
 def outbox_deliver(ids):
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if not isinstance(ids, list) or not all(_is_id(i) for i in ids):
         raise ValueError("outbox_deliver takes a list of OutboundEmail ids")
     delivery.deliver_many(ids)
 
@@ -21,7 +25,9 @@ def outbox_sweep():
 def follower_alerts_process(recipient_id):
     from .follows import follower_alerts_process as process
 
-    process(recipient_id=int(recipient_id))
+    if not _is_id(recipient_id):
+        raise ValueError("follower_alerts_process takes a user id")
+    process(recipient_id=recipient_id)
 
 
 @shared_task(ignore_result=True)
