@@ -69,6 +69,17 @@ class CodeSent:
 # ------------------------------------------------------------------------------------------------
 # Public services
 # ------------------------------------------------------------------------------------------------
+def _admit(*, action, email, purpose, ip):
+    """The cleaned (email, purpose) for a send or a check, once it is noted and within its limits."""
+    email = clean_email(email)
+    purpose = clean_purpose(purpose)
+    activity_note(action=action, email=email, ip=ip)
+    retry_after = ratelimit_consume(action=f"code_{action}", key=email, ip=ip)
+    if retry_after:
+        raise CodeLimited(_too_many(retry_after), retry_after=retry_after)
+    return email, purpose
+
+
 def code_send(*, email, purpose=Purpose.SIGNUP, ip=None, language=None):
     """Email a fresh code for `purpose` to `email`, replacing any earlier one.
 
@@ -76,12 +87,7 @@ def code_send(*, email, purpose=Purpose.SIGNUP, ip=None, language=None):
     without an account (its owner gets a "you already have an account" note instead). The result
     is the same either way. Raises CodeError for a malformed address, CodeLimited over a limit.
     """
-    email = clean_email(email)
-    purpose = clean_purpose(purpose)
-    activity_note(action="send", email=email, ip=ip)
-    retry_after = ratelimit_consume(action="code_send", key=email, ip=ip)
-    if retry_after:
-        raise CodeLimited(_too_many(retry_after), retry_after=retry_after)
+    email, purpose = _admit(action="send", email=email, purpose=purpose, ip=ip)
     now = timezone.now()
     ttl = settings.ACCOUNTS_CODE_TTL
     locked = _failures(email, now) >= settings.ACCOUNTS_CODE_MAX_FAILURES
@@ -118,13 +124,8 @@ def code_consume(*, email, purpose, code, ip=None):
     """Use up the code emailed to `email` for `purpose`. Returns None when it is right (once);
     raises CodeError (a ValidationError) with a message for the person when it is wrong, expired,
     dead or locked, and CodeLimited when the address or IP is checking too fast."""
-    email = clean_email(email)
-    purpose = clean_purpose(purpose)
     code = clean_code(code)
-    activity_note(action="verify", email=email, ip=ip)
-    retry_after = ratelimit_consume(action="code_verify", key=email, ip=ip)
-    if retry_after:
-        raise CodeLimited(_too_many(retry_after), retry_after=retry_after)
+    email, purpose = _admit(action="verify", email=email, purpose=purpose, ip=ip)
     now = timezone.now()
     max_failures = settings.ACCOUNTS_CODE_MAX_FAILURES
     if _failures(email, now) >= max_failures:

@@ -61,7 +61,7 @@ def request_data(request):
         return request.POST
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a body of 100,000 "["
         return None
     return data if isinstance(data, dict) else None
 

@@ -16,7 +16,7 @@ class Malformed(Exception):
     pass
 
 
-MALFORMED = (AnymailError, ValueError, KeyError, TypeError, AttributeError)
+MALFORMED = (AnymailError, ValueError, KeyError, TypeError, AttributeError, RecursionError)
 
 
 class ParsedOr400:

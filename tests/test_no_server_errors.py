@@ -75,6 +75,7 @@ def hammer(client):
                 for body in BODIES:
                     responses.append(("POST", client.post(path + query, body)))
                 responses.append(("POST json", client.post(path, "{bad json", content_type="application/json")))
+                responses.append(("POST deep json", client.post(path, "[" * 100_000, content_type="application/json")))
                 responses.append(
                     (
                         "POST json",
