@@ -1,15 +1,16 @@
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
 from .models import Follow, NotificationPreference, OutboundEmail
 from .preview import outbound_preview
 from .services import outbox_enqueue
+from .views import mailbox_html_response
 
 
 @admin.register(OutboundEmail)
@@ -62,14 +63,7 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         ]
 
     def html_view(self, request, pk):
-        from django.http import HttpResponse
-        from django.shortcuts import get_object_or_404
-
-        preview = outbound_preview(get_object_or_404(OutboundEmail, pk=pk))
-        response = HttpResponse(preview.html or format_html("<p>{}</p>", _("(no HTML part)")))
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
-        response["X-Frame-Options"] = "SAMEORIGIN"
-        return response
+        return mailbox_html_response(get_object_or_404(OutboundEmail, pk=pk))
 
     @admin.action(description=_("Requeue the selected emails for delivery"))
     def requeue(self, request, queryset):

@@ -115,9 +115,11 @@ def tracking_attach(*, email_id, message_id):
         return 0
     with transaction.atomic():
         orphans = list(EmailEvent.objects.select_for_update().filter(email__isnull=True, message_id=message_id))
-        for event in orphans:
-            EmailEvent.objects.filter(pk=event.pk).update(email_id=email_id)
-            status_advance(email_id=email_id, event_type=event.event_type)
+        if orphans:
+            EmailEvent.objects.filter(pk__in=[event.pk for event in orphans]).update(email_id=email_id)
+            # Forward-only: the gravest of them is where the row ends up, whatever their order.
+            gravest = max(orphans, key=lambda event: RANK.get(EVENT_STATUS.get(event.event_type), 0))
+            status_advance(email_id=email_id, event_type=gravest.event_type)
     if orphans:
         Suppression.objects.filter(email__isnull=True, first_event__in=orphans).update(email_id=email_id)
     return len(orphans)

@@ -28,10 +28,15 @@ def mailbox_detail(request, pk):
     return render(request, "notifications/mailbox_detail.html", {"email": email, "preview": outbound_preview(email)})
 
 
+def mailbox_html_response(email):
+    """The email's HTML part as a page for a sandboxed iframe (the dev mailbox and the admin)."""
+    response = HttpResponse(outbound_preview(email).html or "<p>(no HTML part)</p>")
+    response["Content-Security-Policy"] = MAIL_CSP
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 @xframe_options_sameorigin
 def mailbox_html(request, pk):
     _dev_only()
-    preview = outbound_preview(get_object_or_404(OutboundEmail, pk=pk))
-    response = HttpResponse(preview.html or "<p>(no HTML part)</p>")
-    response["Content-Security-Policy"] = MAIL_CSP
-    return response
+    return mailbox_html_response(get_object_or_404(OutboundEmail, pk=pk))
