@@ -427,6 +427,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.tasks.outbox_sweep", "schedule": 60.0},
     "follower-alerts-sweep": {"task": "notifications.tasks.follower_alerts_sweep", "schedule": 60.0},
     "follower-alert-items-prune": {"task": "notifications.tasks.follower_alert_items_prune", "schedule": 3600.0},
+    "webhook-tokens-prune": {"task": "notifications.tasks.webhook_tokens_prune", "schedule": 600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

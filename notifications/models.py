@@ -252,3 +252,21 @@ class Suppression(models.Model):
     @property
     def active(self):
         return self.lifted_at is None
+
+
+class WebhookToken(models.Model):
+    """A token from a signed webhook post that was already accepted. Mailgun signs only a timestamp
+    and a token, so a captured signature would otherwise vouch for any body: each token is good
+    once, and is kept while its timestamp is still accepted (notifications/tracking.py)."""
+
+    provider = models.CharField(_("provider"), max_length=50)
+    token = models.CharField(_("token"), max_length=255)
+    signed_at = models.DateTimeField(_("signed"), db_index=True)
+
+    class Meta:
+        verbose_name = _("used webhook token")
+        verbose_name_plural = _("used webhook tokens")
+        constraints = [models.UniqueConstraint(fields=["provider", "token"], name="webhook_token_once")]
+
+    def __str__(self):
+        return self.token

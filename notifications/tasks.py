@@ -42,3 +42,10 @@ def follower_alert_items_prune():
     from .follows import follower_alert_items_prune as prune
 
     return prune()
+
+
+@shared_task(ignore_result=True)
+def webhook_tokens_prune():
+    from .tracking import webhook_tokens_prune as prune
+
+    return prune()

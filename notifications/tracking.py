@@ -13,12 +13,13 @@ attached when the worker records the id.
 import hashlib
 import json
 import logging
+from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from .models import EmailEvent, OutboundEmail, Suppression
+from .models import EmailEvent, OutboundEmail, Suppression, WebhookToken
 from .suppression import address_normalize, suppression_apply_event
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ EVENT_STATUS = {
     "bounced": Status.BOUNCED,
     "complained": Status.COMPLAINED,
 }
+# How far a signed webhook's timestamp may be from our clock, in seconds, either way.
+WEBHOOK_MAX_SKEW = 300
 RANK = {Status.SENT: 1, Status.DELIVERED: 2, Status.REJECTED: 3, Status.BOUNCED: 4, Status.COMPLAINED: 5}
 
 
@@ -123,3 +126,23 @@ def tracking_attach(*, email_id, message_id):
     if orphans:
         Suppression.objects.filter(email__isnull=True, first_event__in=orphans).update(email_id=email_id)
     return len(orphans)
+
+
+def webhook_token_use(*, provider, token, signed_at):
+    """Mark a signed post's token used. False if it was used before: the post is a replay. Inside
+    the caller's transaction, so a post whose events fail to record leaves its token for the retry."""
+    try:
+        with transaction.atomic():
+            WebhookToken.objects.create(provider=provider, token=token, signed_at=signed_at)
+    except IntegrityError:
+        return False
+    return True
+
+
+def webhook_tokens_prune(*, now=None):
+    """Forget tokens whose timestamp is too old to be accepted again. Kept for twice the window, so
+    that a web host whose clock runs behind the worker's still finds every token it could accept."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=2 * WEBHOOK_MAX_SKEW)
+    deleted, _count = WebhookToken.objects.filter(signed_at__lt=stale).delete()
+    return deleted

@@ -1,22 +1,57 @@
 """The providers' tracking webhooks we accept: Amazon SES (through SNS) and Mailgun.
 
-Anymail's own views, with two changes: only these two are mounted (no other provider's endpoint
-exists here), and a post whose body cannot be parsed is a 400 rather than a 500. An error while
-recording a well-formed event still answers 500, so the provider retries it later.
+Anymail's own views, with these changes: only these two are mounted (no other provider's endpoint
+exists here); a post that cannot be parsed, or whose event has the wrong shape, is a 400 rather
+than a 500; and Mailgun's signature, which covers only a timestamp and a token, is not trusted
+beyond that: the timestamp must be recent, each token is good once, and the signature block is
+not stored. An error while recording a well-formed event still answers 500, so the provider
+retries it later.
 """
+
+import json
+import re
+import time
+from datetime import UTC, datetime
 
 from anymail.exceptions import AnymailError, AnymailWebhookValidationFailure
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
-from django.http import HttpResponseBadRequest
+from django.db import transaction
+from django.http import HttpResponseBadRequest, QueryDict
 from django.urls import path
+
+from .tracking import WEBHOOK_MAX_SKEW, webhook_token_use
 
 
 class Malformed(Exception):
     pass
 
 
-MALFORMED = (AnymailError, ValueError, KeyError, TypeError, AttributeError, RecursionError)
+MALFORMED = (AnymailError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError)
+# What tracking_event_record stores as text; anything else there (a list, a number) is malformed.
+TEXT_FIELDS = ("event_type", "event_id", "message_id", "recipient", "description", "mta_response", "reject_reason")
+
+
+def has_nul(value):
+    """PostgreSQL refuses NUL in text and in JSON, so a NUL anywhere would fail the insert (500)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, QueryDict):
+        value = dict(value.lists())
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+def event_check(event):
+    for name in TEXT_FIELDS:
+        value = getattr(event, name, None)
+        if value is not None and not isinstance(value, str):
+            raise Malformed(f"{name} is not a string")
+    if has_nul(event.esp_event):
+        raise Malformed("NUL character")
 
 
 class ParsedOr400:
@@ -32,9 +67,12 @@ class ParsedOr400:
 
     def parse_events(self, request):
         try:
-            return super().parse_events(request)
+            events = super().parse_events(request)
+            for event in events:
+                event_check(event)
         except MALFORMED as error:
             raise Malformed(type(error).__name__) from error
+        return events
 
     def post(self, request, *args, **kwargs):
         try:
@@ -47,8 +85,59 @@ class SESTrackingWebhook(ParsedOr400, AmazonSESTrackingWebhookView):
     pass
 
 
+TOKEN = re.compile(r"[!-~]{1,255}")  # printable ASCII, as Mailgun's are; fits WebhookToken.token
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
 class MailgunTrackingWebhook(ParsedOr400, MailgunTrackingWebhookView):
-    pass
+    """Anymail checks the signature; this refuses what a captured signature could still do."""
+
+    max_skew = WEBHOOK_MAX_SKEW
+
+    def post(self, request, *args, **kwargs):
+        # The token is used up only with the events it carries: if recording them fails (500),
+        # the transaction rolls back and Mailgun's retry of the same post is still accepted.
+        with transaction.atomic():
+            return super().post(request, *args, **kwargs)
+
+    def run_validators(self, request):
+        super().run_validators(request)  # basic auth, then Anymail's signature check
+        token, timestamp = self.signed_fields(request)
+        if not isinstance(token, str) or not TOKEN.fullmatch(token):
+            raise Malformed("token")
+        if isinstance(timestamp, bool) or not TIMESTAMP.fullmatch(str(timestamp)):
+            raise Malformed("timestamp")
+        if abs(int(timestamp) - self.now()) > self.max_skew:
+            raise AnymailWebhookValidationFailure("Mailgun webhook timestamp is too far from our clock")
+        signed_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
+        if not webhook_token_use(provider=self.esp_name, token=token, signed_at=signed_at):
+            raise AnymailWebhookValidationFailure("Mailgun webhook token was used before (a replay)")
+
+    def parse_events(self, request):
+        events = super().parse_events(request)
+        for event in events:
+            event.esp_event = self.unsigned(event.esp_event)
+        return events
+
+    @staticmethod
+    def signed_fields(request):
+        """(token, timestamp) exactly as Anymail's signature check read them."""
+        if request.content_type == "application/json":
+            block = json.loads(request.body.decode("utf-8"))["signature"]
+            return block["token"], block["timestamp"]
+        return request.POST["token"], request.POST["timestamp"]
+
+    @staticmethod
+    def unsigned(esp_event):
+        """The event without its signature, so a stored event cannot be replayed by whoever reads it."""
+        if isinstance(esp_event, QueryDict):  # legacy form posts: the signature is one field
+            esp_event = esp_event.copy()
+            esp_event.pop("signature", None)
+            return esp_event
+        return {key: value for key, value in esp_event.items() if key != "signature"}
+
+    def now(self):
+        return time.time()
 
 
 urlpatterns = [

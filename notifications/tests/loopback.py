@@ -119,8 +119,9 @@ def mailgun_event(event, recipient, message_id, *, severity=None, reason=None, c
     return {"event-data": data}
 
 
-def mailgun_signed(body, key=MAILGUN_SIGNING_KEY, token=None):
-    timestamp = str(int(time.time()))
+def mailgun_signed(body, key=MAILGUN_SIGNING_KEY, token=None, timestamp=None):
+    """`body` with a signature block as Mailgun signs it: HMAC-SHA256 of timestamp + token."""
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
     token = token or uuid.uuid4().hex + uuid.uuid4().hex[:18]
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     return {**body, "signature": {"timestamp": timestamp, "token": token, "signature": signature}}

@@ -1,12 +1,15 @@
 """Tracking webhooks under /anymail/, posted as Mailgun and Amazon SNS (for SES) post them."""
 
 import json
+import time
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
-from notifications.models import EmailEvent, OutboundEmail, Suppression
+from notifications.models import EmailEvent, OutboundEmail, Suppression, WebhookToken
 
 from .loopback import (
     MAILGUN_SIGNING_KEY,
@@ -122,14 +125,161 @@ def test_mailgun_permanent_failure_bounces_and_suppresses(client):
     assert suppression.first_event == suppression.last_event == EmailEvent.objects.get()
 
 
-def test_mailgun_replayed_post_is_harmless(client):
+def test_mailgun_replayed_post_is_refused(client):
     row = sent_row("<20260122.5@mg.example.com>")
     body = mailgun_signed(mailgun_event("complained", "ann@example.com", row.provider_message_id))
-    for _ in range(3):
-        assert post_mailgun(client, body).status_code == 200
+    assert post_mailgun(client, body).status_code == 200
+    for _ in range(2):
+        assert post_mailgun(client, body).status_code == 400
     assert EmailEvent.objects.count() == 1 and Suppression.objects.count() == 1
     row.refresh_from_db()
     assert row.status == "complained"
+
+
+def test_a_captured_signature_cannot_vouch_for_another_body(client):
+    """The attack: Mailgun signs only timestamp and token, so one captured signature block, put on
+    a made-up complaint about any address, would suppress that address."""
+    row = sent_row("<20260122.6@mg.example.com>")
+    genuine = mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id))
+    assert post_mailgun(client, genuine).status_code == 200
+
+    forged = {**mailgun_event("complained", "victim@example.com", "<any@mg.example.com>")}
+    forged["signature"] = genuine["signature"]
+    assert post_mailgun(client, forged).status_code == 400
+
+    assert not Suppression.objects.exists()
+    assert list(EmailEvent.objects.values_list("event_type", flat=True)) == ["delivered"]
+
+
+@pytest.mark.parametrize("skew", [-301, 301, -3600, 10**9])
+def test_mailgun_timestamp_far_from_our_clock_is_refused(client, skew):
+    row = sent_row("<20260122.7@mg.example.com>")
+    event = mailgun_event("failed", "ann@example.com", row.provider_message_id, severity="permanent")
+    body = mailgun_signed(event, timestamp=str(int(time.time()) + skew))
+
+    assert post_mailgun(client, body).status_code == 400
+    assert not EmailEvent.objects.exists() and not Suppression.objects.exists()
+    assert not WebhookToken.objects.exists()
+
+
+@pytest.mark.parametrize("skew", [-240, 240])
+def test_mailgun_timestamp_within_the_window_is_accepted(client, skew):
+    row = sent_row("<20260122.8@mg.example.com>")
+    body = mailgun_signed(
+        mailgun_event("delivered", "ann@example.com", row.provider_message_id),
+        timestamp=str(int(time.time()) + skew),
+    )
+    assert post_mailgun(client, body).status_code == 200
+    assert EmailEvent.objects.get().email == row
+
+
+def test_the_stored_event_holds_no_signature(client):
+    row = sent_row("<20260122.9@mg.example.com>")
+    body = mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id))
+    assert post_mailgun(client, body).status_code == 200
+
+    event = EmailEvent.objects.get()
+    assert "signature" not in event.raw
+    assert body["signature"]["signature"] not in json.dumps(event.raw)
+    assert event.event_id == body["signature"]["token"]  # still the event's id
+
+
+def test_a_legacy_form_post_is_stored_without_its_signature(client):
+    row = sent_row("<20260122.10@mg.example.com>")
+    signed = mailgun_signed({})["signature"]
+    form = {
+        "event": "delivered",
+        "recipient": "ann@example.com",
+        "Message-Id": row.provider_message_id,
+        **signed,
+    }
+    response = client.post(MAILGUN_URL, data=form, **basic_auth())
+    assert response.status_code == 200
+    event = EmailEvent.objects.get()
+    assert (event.email, event.event_type) == (row, "delivered")
+    assert "signature" not in event.raw and signed["signature"] not in json.dumps(event.raw)
+    assert client.post(MAILGUN_URL, data=form, **basic_auth()).status_code == 400  # and good once
+
+
+def _event_with(path, value):
+    body = mailgun_event("failed", "ann@example.com", "<20260122.11@mg.example.com>", severity="permanent", code=550)
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+def signed_delivery(**signature):
+    return mailgun_signed(mailgun_event("delivered", "a@example.com", "<m>"), **signature)
+
+
+SIGNED_BUT_MALFORMED = {
+    "NUL in the recipient": lambda: mailgun_signed(_event_with(["event-data", "recipient"], "ann\x00@example.com")),
+    "NUL in a nested field": lambda: mailgun_signed(
+        _event_with(["event-data", "delivery-status", "message"], "5.1.1 \x00")
+    ),
+    "NUL in a key": lambda: mailgun_signed(_event_with(["event-data", "user-variables"], {"a\x00": "b"})),
+    "NUL in the token": lambda: signed_delivery(token="tok\x00en"),
+    "event timestamp 1e300": lambda: mailgun_signed(_event_with(["event-data", "timestamp"], 1e300)),
+    "event timestamp NaN": lambda: mailgun_signed(_event_with(["event-data", "timestamp"], "nan")),
+    "signed timestamp 1e300": lambda: signed_delivery(timestamp=1e300),
+    "signed timestamp a list": lambda: signed_delivery(timestamp=[1]),
+    "signed timestamp true": lambda: signed_delivery(timestamp=True),
+    "token a list": lambda: signed_delivery(token=["tok"]),
+    "token too long": lambda: signed_delivery(token="t" * 256),
+    "recipient a list": lambda: mailgun_signed(_event_with(["event-data", "recipient"], ["a@example.com"])),
+    "event a list": lambda: mailgun_signed(_event_with(["event-data", "event"], ["failed"])),
+    "message id a list": lambda: mailgun_signed(_event_with(["event-data", "message", "headers", "message-id"], [])),
+    "description a list": lambda: mailgun_signed(_event_with(["event-data", "delivery-status", "description"], [1])),
+    "mta response a number": lambda: mailgun_signed(_event_with(["event-data", "delivery-status", "message"], 550)),
+    "event data a list": lambda: mailgun_signed({"event-data": []}),
+    "signature block a list": lambda: {**mailgun_event("delivered", "a@example.com", "<m>"), "signature": []},
+}
+
+
+@pytest.mark.parametrize("case", SIGNED_BUT_MALFORMED)
+def test_a_signed_but_malformed_post_is_a_400_not_a_500(client, case):
+    body = SIGNED_BUT_MALFORMED[case]()
+    response = post_mailgun(client, body)
+    assert response.status_code == 400, response.content
+    assert not EmailEvent.objects.exists() and not Suppression.objects.exists()
+
+
+def test_a_post_whose_events_fail_to_record_leaves_its_token_for_the_retry(client, monkeypatch):
+    """A 500 makes Mailgun retry the same post: the retry must not be taken for a replay."""
+    from notifications import signals
+
+    row = sent_row("<20260122.12@mg.example.com>")
+    body = mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id))
+
+    def database_trouble(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(signals, "tracking_event_record", database_trouble)
+    client.raise_request_exception = False
+    assert post_mailgun(client, body).status_code == 500
+    assert not WebhookToken.objects.exists()
+
+    monkeypatch.undo()
+    assert post_mailgun(client, body).status_code == 200
+    assert EmailEvent.objects.get().email == row
+    assert WebhookToken.objects.get().token == body["signature"]["token"]
+
+
+def test_used_tokens_are_pruned_once_their_timestamp_is_refused_anyway(client):
+    from notifications.tasks import webhook_tokens_prune
+    from notifications.tracking import WEBHOOK_MAX_SKEW
+
+    now = timezone.now()
+    for age in (0, WEBHOOK_MAX_SKEW, 2 * WEBHOOK_MAX_SKEW - 1, 2 * WEBHOOK_MAX_SKEW + 1, 86400):
+        WebhookToken.objects.create(provider="Mailgun", token=f"t{age}", signed_at=now - timedelta(seconds=age))
+
+    webhook_tokens_prune()
+
+    kept = set(WebhookToken.objects.values_list("token", flat=True))
+    assert kept == {"t0", f"t{WEBHOOK_MAX_SKEW}", f"t{2 * WEBHOOK_MAX_SKEW - 1}"}
+    assert settings.CELERY_BEAT_SCHEDULE["webhook-tokens-prune"]["task"] == "notifications.tasks.webhook_tokens_prune"
 
 
 # ------------------------------------------------------------------------------------------------
