@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's errors first: Redis down is a 503, not a 500.
+    "mailsite.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "mailsite.urls"
