@@ -10,9 +10,9 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .code_activity import activity_top
+from .code_activity import ACTIONS, activity_of, activity_top
 from .codes import code_audit_expire
-from .models import EmailCaptcha
+from .models import EmailCaptcha, normalize_email
 
 Outcome = EmailCaptcha.Outcome
 SENT = [Outcome.PENDING, Outcome.USED, Outcome.EXPIRED, Outcome.EXHAUSTED, Outcome.REPLACED]
@@ -31,6 +31,7 @@ class EmailCaptchaAdmin(admin.ModelAdmin):
     show_full_result_count = False
     change_list_template = "admin/accounts/emailcaptcha/change_list.html"
     activity_template = "admin/accounts/emailcaptcha/activity.html"
+    activity_names_max = 5000  # audit-row addresses hashed to name the activity counters
 
     def has_add_permission(self, request):
         return False
@@ -58,6 +59,10 @@ class EmailCaptchaAdmin(admin.ModelAdmin):
             hours = 1
         since = timezone.now() - timedelta(hours=hours)
         rows = EmailCaptcha.objects.filter(created_at__gte=since)
+        looked_up = normalize_email(request.GET.get("email", "")[:254])
+        # Redis counts addresses as hashes: name those the audit rows (or the search) know.
+        audited = rows.order_by().values_list("email", flat=True).distinct()[: self.activity_names_max]
+        known = {looked_up, *audited} - {""}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -68,10 +73,14 @@ class EmailCaptchaAdmin(admin.ModelAdmin):
             "by_email": self._top(rows, "email", distinct="ip"),
             "by_ip": self._top(rows.exclude(ip=None), "ip", distinct="email"),
             "hit_lists": [
-                activity_top(action=action, scope=scope, hours=hours)
-                for action in ("send", "verify")
+                activity_top(action=action, scope=scope, hours=hours, addresses=known)
+                for action in ACTIONS
                 for scope in ("email", "ip")
             ],
+            "looked_up": looked_up,
+            "looked_up_hits": [activity_of(action=action, email=looked_up, hours=hours) for action in ACTIONS]
+            if looked_up
+            else None,
         }
         return TemplateResponse(request, self.activity_template, context)
 

@@ -81,29 +81,26 @@ def _cache_key(action, rule, value):
     return f"rl:{action}:{rule.scope}:{rule.count}/{rule.period}:{digest}"
 
 
-# KEYS: one sorted set per rule. ARGV: now, record (1/0), member, then count, period and is-ip
-# (1/0) per rule. Returns {wait, ip_wait}: the seconds to wait for all rules and for the IP rules
-# alone (0: room). Only when every rule has room, and record is 1, is the hit recorded in every set.
+# KEYS: one sorted set per rule. ARGV: now, record (1/0), member, then count and period per rule.
+# Returns 0 when allowed (and, if record, records the hit in every set), else the seconds to wait.
 _SLIDING_WINDOW = """
 local now = tonumber(ARGV[1])
-local wait, ip_wait = 0, 0
+local wait = 0
 for i, key in ipairs(KEYS) do
-  local count = tonumber(ARGV[1 + 3 * i])
-  local period = tonumber(ARGV[2 + 3 * i])
+  local count = tonumber(ARGV[2 + 2 * i])
+  local period = tonumber(ARGV[3 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
   if redis.call('ZCARD', key) >= count then
     local oldest = redis.call('ZRANGE', key, -count, -count, 'WITHSCORES')
-    local rule_wait = tonumber(oldest[2]) + period - now
-    wait = math.max(wait, rule_wait)
-    if ARGV[3 + 3 * i] == '1' then ip_wait = math.max(ip_wait, rule_wait) end
+    wait = math.max(wait, tonumber(oldest[2]) + period - now)
   end
 end
-if wait > 0 or ARGV[2] == '0' then return {tostring(wait), tostring(ip_wait)} end
+if wait > 0 or ARGV[2] == '0' then return tostring(wait) end
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[3])
-  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[2 + 3 * i])) + 1)
+  redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[3 + 2 * i])) + 1)
 end
-return {'0', '0'}
+return '0'
 """
 
 
@@ -135,10 +132,9 @@ def unreachable_errors():
 
 
 def _window(checks, now, record):
-    """(wait, ip_wait): seconds to wait for every rule, and for the IP rules alone (0: room).
-    When every rule has room and `record`, the hit is counted in every rule."""
+    """Seconds to wait (0: allowed). When allowed and `record`, the hit is counted in every rule."""
     if not checks:
-        return 0.0, 0.0
+        return 0
     try:
         return _count(checks, now, record)
     except unreachable_errors() as error:
@@ -151,48 +147,39 @@ def _count(checks, now, record):
         keys = [cache.make_key(key) for _rule, key in checks]
         args = [now, int(record), f"{now}:{secrets.token_hex(6)}"]
         for rule, _key in checks:
-            args += [rule.count, rule.period, int(rule.scope == "ip")]
-        wait, ip_wait = client.eval(_SLIDING_WINDOW, len(keys), *keys, *args)
-        return float(wait), float(ip_wait)
-    wait, ip_wait, hits = 0.0, 0.0, {}
+            args += [rule.count, rule.period]
+        return float(client.eval(_SLIDING_WINDOW, len(keys), *keys, *args))
+    wait, hits = 0.0, {}
     for rule, key in checks:
         recent = [t for t in cache.get(key, []) if t > now - rule.period]
         hits[key] = (rule, recent)
         if len(recent) >= rule.count:
-            rule_wait = recent[-rule.count] + rule.period - now
-            wait = max(wait, rule_wait)
-            ip_wait = max(ip_wait, rule_wait) if rule.scope == "ip" else ip_wait
+            wait = max(wait, recent[-rule.count] + rule.period - now)
     if wait == 0 and record:
         for key, (rule, recent) in hits.items():
             cache.set(key, [*recent, now], timeout=rule.period + 1)
-    return wait, ip_wait
+    return wait
 
 
 def _seconds(wait):
     return max(1, int(wait) + (wait % 1 > 0)) if wait > 0 else 0
 
 
-def ratelimit_consume(*, action, key=None, ip=None, now=None, on_ip_pass=None):
-    """Count one hit of `action`. Returns None if allowed, else the seconds until it would be.
-
-    `on_ip_pass`, if given, is called when the action's IP rules had room, whether or not its key
-    rules had: a counter of who asks for what then sees a flood on one address, while a flood
-    from one client costs it no more than that client's IP limit lets through."""
-    wait = ip_wait = 0.0
-    if settings.ACCOUNTS_RATE_LIMITS_ENABLED:
-        now = time.time() if now is None else now
-        wait, ip_wait = _window(list(_checks(action, key, ip)), now, record=True)
-    if on_ip_pass is not None and ip_wait == 0:
-        on_ip_pass()
-    return _seconds(wait) or None
+def ratelimit_consume(*, action, key=None, ip=None, now=None):
+    """Count one hit of `action`. Returns None if allowed, else the seconds until it would be."""
+    if not settings.ACCOUNTS_RATE_LIMITS_ENABLED:
+        return None
+    now = time.time() if now is None else now
+    return _seconds(_window(list(_checks(action, key, ip)), now, record=True)) or None
 
 
 def ratelimit_peek(*, action, key=None, ip=None, now=None):
-    """Seconds until one more hit of `action` would be allowed (0 if it would be now). Counts nothing."""
+    """Seconds until one more hit of `action` would be allowed (0 if it would be now). Counts nothing.
+    Without `key`, only the IP rules are asked; without `ip`, only the key rules."""
     if not settings.ACCOUNTS_RATE_LIMITS_ENABLED:
         return 0
     now = time.time() if now is None else now
-    return _seconds(_window(list(_checks(action, key, ip)), now, record=False)[0])
+    return _seconds(_window(list(_checks(action, key, ip)), now, record=False))
 
 
 def ratelimit_response(request, retry_after, message=None):
