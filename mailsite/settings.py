@@ -212,6 +212,7 @@ ACCOUNTS_RATE_LIMITS = {
     "code_verify": "10/m/key,100/h/ip",
     "confirm_resend": "1/m/key,5/h/key,20/h/ip",
     "confirm": "30/h/ip",
+    "email_change": "10/h/key,30/h/ip",
     "password_reset": "1/m/key,5/h/key,20/h/ip",
     "login": "10/m/key,60/h/ip",
     "signup": "20/h/ip",
@@ -427,6 +428,7 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "notifications.tasks.outbox_sweep", "schedule": 60.0},
     "follower-alerts-sweep": {"task": "notifications.tasks.follower_alerts_sweep", "schedule": 60.0},
     "follower-alert-items-prune": {"task": "notifications.tasks.follower_alert_items_prune", "schedule": 3600.0},
+    "accounts-unconfirmed-prune": {"task": "accounts.tasks.unconfirmed_prune", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
