@@ -26,6 +26,12 @@ class UserManager(DjangoUserManager):
             return self.get(email=email_canonical_or_none(login) or "")
         return self.get(username_key=username_key(login))
 
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for user in objs:  # bulk_create skips save(), which keeps the stored forms
+            user.normalise_identity()
+        return super().bulk_create(objs, *args, **kwargs)
+
     def _create_user(self, username, email, password, **extra_fields):
         return super()._create_user(username, email_canonical(email), password, **extra_fields)
 
@@ -64,12 +70,15 @@ class User(AbstractUser):
         if self.email:
             self.email = email_canonical(self.email)
 
-    def save(self, *args, **kwargs):
-        # The stored forms are an invariant of the row, so every write path keeps them, whatever
-        # form or script made the change. A username needs no validity here: its key always exists.
+    def normalise_identity(self):
+        """The stored forms are an invariant of the row, so every write path keeps them, whatever
+        form or script made the change (save, and the manager's bulk_create)."""
         self.username_key = username_key(self.username)
         if self.email:
             self.email = email_canonical(self.email)
+
+    def save(self, *args, **kwargs):
+        self.normalise_identity()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "username" in update_fields:
             kwargs["update_fields"] = {*update_fields, "username_key"}
