@@ -25,7 +25,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,7 +35,8 @@ from django.utils.translation import gettext as _
 from notifications.services import email_send
 
 from .code_activity import activity_note
-from .models import EmailCaptcha, normalize_email
+from .identity import email_canonical
+from .models import EmailCaptcha
 from .ratelimit import ratelimit_consume, ratelimit_peek
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,9 @@ def code_send(*, email, purpose=Purpose.SIGNUP, ip=None, language=None):
         )
         if captcha.outcome == Outcome.PENDING:
             code = _new_code()
-            _mail_code(captcha, code, language=(user.language if user else None) or language)
+            # To the account's own address (for log-in), never to the spelling that was typed.
+            to = user.email if user is not None else captcha.email
+            _mail_code(captcha, code, to=to, language=(user.language if user else None) or language)
             cache.set(_state_key(purpose, email), _state(captcha, code), timeout=ttl + 60)
         elif purpose == Purpose.SIGNUP and user is not None and not locked:
             from .services import signup_existing_notify  # its owner learns why no code came
@@ -159,16 +161,12 @@ def code_audit_expire(*, now=None):
 # Input
 # ------------------------------------------------------------------------------------------------
 def clean_email(email):
-    email = normalize_email(email if isinstance(email, str) else "")
-    if not email:
-        raise CodeError(_("Enter your email address."), code="required")
+    """The canonical address, which every key, row and lookup below uses; CodeError otherwise."""
     try:
-        if len(email) > 254:
-            raise ValidationError("too long")
-        validate_email(email)
-    except ValidationError:
-        raise CodeError(_("Enter a valid email address."), code="invalid_email") from None
-    return email
+        return email_canonical(email)
+    except ValidationError as error:
+        code = "invalid_email" if error.code == "invalid" else error.code
+        raise CodeError(error.messages[0], code=code) from None
 
 
 def clean_purpose(purpose):
@@ -205,7 +203,7 @@ def _new_code():
 
 
 def _account(email):
-    return get_user_model()._default_manager.filter(email__iexact=email).first()
+    return get_user_model()._default_manager.filter(email=email).first()
 
 
 def _send_outcome(purpose, user, locked):
@@ -226,10 +224,10 @@ def _retire(*, email, purpose, now):
     cache.delete_many([_state_key(purpose, email), _tries_key(purpose, email)])
 
 
-def _mail_code(captcha, code, *, language):
+def _mail_code(captcha, code, *, to, language):
     email_send(
         template="code",
-        to=captcha.email,
+        to=to,
         context={
             "code": code,
             "purpose": captcha.purpose,

@@ -108,3 +108,9 @@ def email_change_confirm():
 def email_change_notice():
     """The notice to the old address once the change is made."""
     return {"user": _user(), "old_email": "ada@example.com", "new_email": "ada.lovelace@example.org"}
+
+
+@email_preview(template="email_change_taken")
+def email_change_taken():
+    """The notice to an address that another account asked to move to: it is taken, no link."""
+    return {"user": _user(), "login_url": _absolute("accounts:login")}

@@ -14,7 +14,8 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import normalize_email, username_validator
+from .identity import email_canonical, username_key
+from .models import username_validator
 from .ratelimit import client_ip
 
 logger = logging.getLogger(__name__)
@@ -36,23 +37,33 @@ def _limit_passwords(form, *names):
         field.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
 
 
+class CanonicalEmailField(forms.EmailField):
+    """An email field whose value is the canonical address (accounts.identity.email_canonical),
+    with a field error for what has none."""
+
+    default_validators = []  # email_canonical validates the result itself
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return email_canonical(value) if value else value
+
+
 def email_field(label=None, **attrs):
-    return forms.EmailField(
+    return CanonicalEmailField(
         label=label or _("Email address"),
         max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email", **attrs}),
     )
 
 
-class NormalizedEmailMixin:
-    def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
-
-
 # ------------------------------------------------------------------------------------------------
 # Sign-up
 # ------------------------------------------------------------------------------------------------
-class SignupForm(NormalizedEmailMixin, auth_forms.SetPasswordMixin, forms.Form):
+class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
     """email, username, password1, password2 and an optional emailed `code`.
 
     A right code confirms the address at once (`code_verified`). An address that already has an
@@ -89,7 +100,7 @@ class SignupForm(NormalizedEmailMixin, auth_forms.SetPasswordMixin, forms.Form):
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if _users().filter(username__iexact=username).exists():
+        if _users().filter(username_key=username_key(username)).exists():
             raise ValidationError(_("That username is taken."), code="unique")
         return username
 
@@ -101,7 +112,7 @@ class SignupForm(NormalizedEmailMixin, auth_forms.SetPasswordMixin, forms.Form):
         draft = user_model(username=cleaned.get("username") or "", email=cleaned.get("email") or "")
         self.validate_password_for_user(draft)
         email = cleaned.get("email")
-        self.existing_account = bool(email) and _users().filter(email__iexact=email).exists()
+        self.existing_account = bool(email) and _users().filter(email=email).exists()
         if not self.errors and cleaned.get("code"):
             self._check_code(email, cleaned["code"])
         return cleaned
@@ -160,14 +171,19 @@ class LoginForm(auth_forms.AuthenticationForm):
 # ------------------------------------------------------------------------------------------------
 # Confirmation links and password reset
 # ------------------------------------------------------------------------------------------------
-class EmailForm(NormalizedEmailMixin, forms.Form):
+class EmailForm(forms.Form):
     email = email_field(autofocus=True)
 
 
-class PasswordResetForm(NormalizedEmailMixin, auth_forms.PasswordResetForm):
+class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's reset form, mailing through our service (outbox, user's language, link redacted)."""
 
     email = email_field(autofocus=True)
+
+    def get_users(self, email):
+        # Django's own matches with `iexact`; only the canonical address may match here.
+        users = _users().filter(email=email, is_active=True)
+        return (user for user in users if user.has_usable_password())
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
         try:
@@ -192,7 +208,11 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 # ------------------------------------------------------------------------------------------------
 # Changing the address
 # ------------------------------------------------------------------------------------------------
-class EmailChangeForm(NormalizedEmailMixin, forms.Form):
+class EmailChangeForm(forms.Form):
+    """A new address and the current password. Whether another account has the address is not
+    this form's business: the answer must be the same either way (services.email_change_request
+    tells the two apart by mail)."""
+
     email = email_field(label=_("New email address"), autofocus=True)
     password = forms.CharField(
         label=_("Current password"),
@@ -206,11 +226,9 @@ class EmailChangeForm(NormalizedEmailMixin, forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_email(self):
-        email = super().clean_email()
+        email = self.cleaned_data["email"]
         if email == self.user.email:
             raise ValidationError(_("That is already your address."), code="same")
-        if _users().filter(email__iexact=email).exclude(pk=self.user.pk).exists():
-            raise ValidationError(_("Another account uses this address."), code="unique")
         return email
 
     def clean_password(self):
@@ -223,32 +241,33 @@ class EmailChangeForm(NormalizedEmailMixin, forms.Form):
 # ------------------------------------------------------------------------------------------------
 # Admin
 # ------------------------------------------------------------------------------------------------
-class AdminEmailMixin:
-    """Normalise the address and refuse one another account has in any case, with a readable
-    message rather than the database constraint's."""
+class AdminIdentityMixin:
+    """Canonicalise the address and refuse one or a username another account has in its
+    canonical form, with a readable message rather than the database constraint's."""
 
     def clean_email(self):
-        email = normalize_email(self.cleaned_data.get("email"))
-        others = _users().filter(email__iexact=email)
-        if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        if email and others.exists():
+        email = email_canonical(self.cleaned_data.get("email"))
+        if self._others().filter(email=email).exists():
             raise ValidationError(_("Another account uses this address."), code="unique")
         return email
 
+    def clean_username(self):
+        username = self.cleaned_data.get("username")
+        if username and self._others().filter(username_key=username_key(username)).exists():
+            raise ValidationError(_("That username is taken."), code="unique")
+        return username
 
-class AdminUserCreationForm(AdminEmailMixin, auth_forms.AdminUserCreationForm):
+    def _others(self):
+        others = _users().all()
+        return others.exclude(pk=self.instance.pk) if self.instance.pk else others
+
+
+class AdminUserCreationForm(AdminIdentityMixin, auth_forms.AdminUserCreationForm):
     class Meta(auth_forms.AdminUserCreationForm.Meta):
         model = get_user_model()
         fields = ("email", "username")
 
 
-class AdminUserChangeForm(AdminEmailMixin, auth_forms.UserChangeForm):
+class AdminUserChangeForm(AdminIdentityMixin, auth_forms.UserChangeForm):
     class Meta(auth_forms.UserChangeForm.Meta):
         model = get_user_model()
-
-    def clean_username(self):
-        username = self.cleaned_data.get("username")
-        if username and _users().filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
-            raise ValidationError(_("That username is taken."), code="unique")
-        return username

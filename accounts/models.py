@@ -3,9 +3,10 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .identity import email_canonical, email_canonical_or_none, username_key
 
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.]+\Z",
@@ -13,24 +14,26 @@ username_validator = RegexValidator(
 )
 
 
-def normalize_email(email):
-    """The one spelling of an address that we store and look up: trimmed and lower-cased."""
-    return (email or "").strip().lower()
-
-
 class UserManager(DjangoUserManager):
     def get_by_natural_key(self, username):
-        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+        return self.get(username_key=username_key(username))
 
     def get_by_login(self, login):
-        """The user whose email or username (in any case) is `login`; DoesNotExist otherwise."""
-        login = (login or "").strip()
+        """The user whose address or username is `login` in its canonical form; DoesNotExist
+        otherwise (also for an address that has no canonical form)."""
+        login = login.strip() if isinstance(login, str) else ""
         if "@" in login:
-            return self.get(email=normalize_email(login))
-        return self.get(username__iexact=login)
+            return self.get(email=email_canonical_or_none(login) or "")
+        return self.get(username_key=username_key(login))
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for user in objs:  # bulk_create skips save(), which keeps the stored forms
+            user.normalise_identity()
+        return super().bulk_create(objs, *args, **kwargs)
 
     def _create_user(self, username, email, password, **extra_fields):
-        return super()._create_user(username, normalize_email(email), password, **extra_fields)
+        return super()._create_user(username, email_canonical(email), password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -42,6 +45,9 @@ class User(AbstractUser):
         help_text=_("Up to 30 letters, digits, underscores and dots."),
         error_messages={"unique": _("That username is taken.")},
     )
+    # NFKC and case-folded: what lookups and uniqueness use, while `username` keeps its spelling.
+    username_key = models.CharField(_("username key"), max_length=90, unique=True, editable=False)
+    # Always canonical (accounts.identity.email_canonical), so uniqueness is an exact match.
     email = models.EmailField(_("email address"), max_length=254, unique=True)
     email_confirmed_at = models.DateTimeField(_("email confirmed at"), null=True, blank=True)
     language = models.CharField(
@@ -58,14 +64,25 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
-        constraints = [
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
-            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
-        ]
 
     def clean(self):
         super().clean()
-        self.email = normalize_email(self.email)
+        if self.email:
+            self.email = email_canonical(self.email)
+
+    def normalise_identity(self):
+        """The stored forms are an invariant of the row, so every write path keeps them, whatever
+        form or script made the change (save, and the manager's bulk_create)."""
+        self.username_key = username_key(self.username)
+        if self.email:
+            self.email = email_canonical(self.email)
+
+    def save(self, *args, **kwargs):
+        self.normalise_identity()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "username" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "username_key"}
+        super().save(*args, **kwargs)
 
     @property
     def email_confirmed(self):

@@ -5,6 +5,7 @@ language. Mails that carry a link which grants something (confirm, reset, change
 sensitive, with the link and its token listed for redaction once delivered.
 """
 
+import hmac
 import logging
 from datetime import timedelta
 
@@ -13,12 +14,13 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import lazy
 from django.utils.timesince import timesince
 
 from notifications.services import email_send
 
-from .models import normalize_email
+from .identity import email_canonical, email_canonical_or_none
 from .ratelimit import ratelimit_consume
 from .tokens import (
     TokenAddressTaken,
@@ -87,7 +89,8 @@ def confirmation_send(*, user):
 def confirmation_resend(*, email):
     """Send a new link if `email` belongs to an active, unconfirmed account. True if one was sent;
     callers must answer the same either way."""
-    user = _users().filter(email=normalize_email(email), email_confirmed_at__isnull=True, is_active=True).first()
+    email = email_canonical_or_none(email) or ""
+    user = _users().filter(email=email, email_confirmed_at__isnull=True, is_active=True).first()
     if user is None:
         return False
     confirmation_send(user=user)
@@ -102,7 +105,32 @@ def _confirm_target(token, *, lock=False):
         raise TokenInvalid()
     if user.email_confirmed:
         raise TokenUsed()
+    if not confirm_token_generator.state_matches(data, user):  # password or address changed since
+        raise TokenInvalid()
     return user
+
+
+class PasswordRequired(Exception):
+    """The link proves the address, but the account's password was chosen by someone who never
+    proved it (perhaps a squatter): the person confirming must choose a new one."""
+
+
+SIGNUP_PROOF_SALT = "accounts.services.signup_proof"
+
+
+def signup_proof(*, user):
+    """A keyed fingerprint of the account's address and password hash. The browser that chose
+    the password keeps it in its session; a confirmation from that browser keeps the password."""
+    return salted_hmac(SIGNUP_PROOF_SALT, f"{user.email}\0{user.password}", algorithm="sha256").hexdigest()
+
+
+def confirm_needs_password(*, user, proofs=()):
+    """True if confirming `user` must set a new password: one was chosen before the address was
+    proven, and not by the browser that is confirming (see README, Security: squatting)."""
+    if not user.has_usable_password():
+        return False
+    mine = signup_proof(user=user)
+    return not any(isinstance(proof, str) and hmac.compare_digest(proof, mine) for proof in proofs)
 
 
 def email_confirm_check(*, token):
@@ -110,13 +138,33 @@ def email_confirm_check(*, token):
     return _confirm_target(token)
 
 
-def email_confirm(*, token):
-    """Confirm the address a token was sent to. Raises TokenError (invalid, expired, used)."""
+def email_confirm(*, token, proofs=(), new_password=None):
+    """Confirm the address a token was sent to. Raises TokenError (invalid, expired, used), and
+    PasswordRequired unless `new_password` is given or `proofs` show this browser chose the
+    password. A new password also ends every session the account had."""
     with transaction.atomic():
         user = _confirm_target(token, lock=True)
+        fields = ["email_confirmed_at"]
+        if new_password is not None:
+            user.set_password(new_password)
+            fields.append("password")
+        elif confirm_needs_password(user=user, proofs=proofs):
+            raise PasswordRequired()
         user.mark_email_confirmed()
-        user.save(update_fields=["email_confirmed_at"])
+        user.save(update_fields=fields)
     return user
+
+
+def unconfirmed_prune(*, now=None):
+    """Delete accounts still unconfirmed after the confirmation timeout: no link can confirm them
+    any more, and an address held that way is squatted. Staff accounts are left to operators."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.ACCOUNTS_CONFIRM_TIMEOUT)
+    stale = _users().filter(email_confirmed_at__isnull=True, date_joined__lt=cutoff, is_staff=False, is_superuser=False)
+    deleted = stale.delete()[1].get(_users().model._meta.label, 0)
+    if deleted:
+        logger.info("deleted %d account(s) never confirmed", deleted)
+    return deleted
 
 
 def user_confirm(*, user):
@@ -131,7 +179,7 @@ def user_confirm(*, user):
 def signup_existing_notify(*, email):
     """Someone tried to sign up with an address that has an account. Tell its owner by mail,
     rather than telling the visitor, so sign-up does not reveal which addresses have accounts."""
-    user = _users().filter(email=normalize_email(email)).first()
+    user = _users().filter(email=email_canonical_or_none(email) or "").first()
     if user is None:
         return
     if ratelimit_consume(action="confirm_resend", key=user.email):
@@ -196,8 +244,20 @@ def password_changed_notify(*, user):
 # Changing the address
 # ------------------------------------------------------------------------------------------------
 def email_change_request(*, user, new_email):
-    """Send a link to `new_email`; the account keeps its address until that link is used."""
-    new_email = normalize_email(new_email)
+    """Send a link to `new_email`; the account keeps its address until that link is used. If
+    another account has that address, its owner gets a notice instead, and the caller answers
+    exactly as for a free address, so the form tells nobody which addresses have accounts."""
+    new_email = email_canonical(new_email)
+    owner = _users().filter(email=new_email).exclude(pk=user.pk).first()
+    if owner is not None:
+        email_send(
+            template="email_change_taken",
+            to=owner.email,
+            context={"user": owner, "login_url": _absolute(reverse("accounts:login"))},
+            language=owner.language,
+            category=URGENT,
+        )
+        return False
     token = email_change_token_generator.make_token(user=user, email=new_email)
     link = _absolute(reverse("accounts:email-change-confirm", args=[token]))
     email_send(
@@ -214,6 +274,7 @@ def email_change_request(*, user, new_email):
         sensitive=True,
         redact=[link, token],
     )
+    return True
 
 
 def _email_change_target(token, *, lock=False):
@@ -224,9 +285,9 @@ def _email_change_target(token, *, lock=False):
         raise TokenInvalid()
     if user.email == data["e"]:
         raise TokenUsed()
-    if user.email != data["o"]:
-        raise TokenInvalid()
-    if _users().filter(email__iexact=data["e"]).exclude(pk=user.pk).exists():
+    if user.email != data["o"] or not email_change_token_generator.state_matches(data, user):
+        raise TokenInvalid()  # the address or the password changed since the link was made
+    if _users().filter(email=data["e"]).exclude(pk=user.pk).exists():
         raise TokenAddressTaken()
     return user, data["e"]
 

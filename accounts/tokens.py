@@ -1,13 +1,18 @@
 """Signed, expiring tokens for the links we email: address confirmation and email change.
 
-A token carries the user's id and the address the link was sent to, signed with the secret key
+A token carries the user's id, the address the link was sent to and a keyed hash of the account's
+security state (password hash, current address, confirmation), signed with the secret key
 (SECRET_KEY_FALLBACKS keep old links working through a key rotation) and stamped with the time it
-was made. Whether a token is still usable (single use, bound to its address) depends on the
-account's state, which the services check; this module only proves who made it and when.
+was made. As with Django's PasswordResetTokenGenerator, changing the password or the address
+changes the state, so every link made before is dead: a password reset after a stolen password
+also kills the email-change link the thief asked for.
 """
+
+import hmac
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import salted_hmac
 
 
 class TokenError(Exception):
@@ -38,16 +43,31 @@ class EmailTokenGenerator:
     """Tokens for "confirm this address" links: {"u": user id, "e": the address it was sent to}."""
 
     salt = "accounts.tokens.confirm"
-    fields = {"u": int, "e": str}
+    fields = {"u": int, "e": str, "s": str}
 
     def timeout(self):
         return settings.ACCOUNTS_CONFIRM_TIMEOUT
 
     def payload(self, *, user, email):
-        return {"u": user.pk, "e": email}
+        return {"u": user.pk, "e": email, "s": self._state_hash(user, settings.SECRET_KEY)}
 
     def make_token(self, *, user, email):
         return signing.dumps(self.payload(user=user, email=email), salt=self.salt, compress=True)
+
+    def _make_hash_value(self, user):
+        """What must not change between making a link and using it."""
+        confirmed = "" if user.email_confirmed_at is None else int(user.email_confirmed_at.timestamp())
+        return f"{user.pk}\0{user.password}\0{user.email}\0{confirmed}"
+
+    def _state_hash(self, user, secret):
+        return salted_hmac(self.salt, self._make_hash_value(user), secret=secret, algorithm="sha256").hexdigest()
+
+    def state_matches(self, data, user):
+        """True if the account is in the state it was in when the token's link was made."""
+        found = False
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+            found |= hmac.compare_digest(self._state_hash(user, secret), data["s"])
+        return found
 
     def read_token(self, token):
         """The payload of a token this generator made and that has not expired."""
@@ -67,10 +87,10 @@ class EmailChangeTokenGenerator(EmailTokenGenerator):
     dies once any change of address has been made."""
 
     salt = "accounts.tokens.email_change"
-    fields = {"u": int, "e": str, "o": str}
+    fields = {"u": int, "e": str, "o": str, "s": str}
 
     def payload(self, *, user, email):
-        return {"u": user.pk, "e": email, "o": user.email}
+        return {**super().payload(user=user, email=email), "o": user.email}
 
 
 confirm_token_generator = EmailTokenGenerator()

@@ -1,15 +1,21 @@
 """Account pages. Views check rate limits, validate through a form and hand off to a service."""
 
+import hmac
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 from django.utils.decorators import method_decorator
+from django.utils.http import base36_to_int
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -17,10 +23,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from . import forms, services
+from .identity import login_key
 from .ratelimit import client_ip, ratelimit_consume, ratelimit_response
 from .tokens import TokenError
 
 CONFIRM_SENT_SESSION_KEY = "accounts_confirm_sent_to"
+SIGNUP_PROOFS_SESSION_KEY = "accounts_signup_proofs"
 AUTH_BACKEND = "accounts.backends.EmailOrUsernameBackend"
 
 
@@ -96,6 +104,9 @@ class SignupView(FormView):
             form.add_error(field, _("That is taken. Please choose another."))
             return self.form_invalid(form)
         if not form.code_verified:
+            # This browser chose the password: its confirmation keeps it (services.email_confirm).
+            proofs = self.request.session.get(SIGNUP_PROOFS_SESSION_KEY, [])[-4:]
+            self.request.session[SIGNUP_PROOFS_SESSION_KEY] = [*proofs, services.signup_proof(user=user)]
             return confirm_sent_redirect(self.request, user.email)
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.username})
@@ -161,13 +172,36 @@ class TokenLinkView(View):
 
 
 class ConfirmView(TokenLinkView):
+    """Confirms an address. If the account's password was chosen by a browser other than this
+    one, it could be a squatter's, so this page asks for a new password first."""
+
     template_name = "accounts/confirm.html"
     invalid_template_name = "accounts/confirm_invalid.html"
     check = staticmethod(services.email_confirm_check)
-    apply = staticmethod(services.email_confirm)
 
-    def get_context(self, user):
-        return {"email": user.email}
+    def proofs(self):
+        return self.request.session.get(SIGNUP_PROOFS_SESSION_KEY, [])
+
+    def get_context(self, user, form=None):
+        if form is None and services.confirm_needs_password(user=user, proofs=self.proofs()):
+            form = forms.SetPasswordForm(user)
+        return {"email": user.email, "form": form}
+
+    def post(self, request, token):
+        try:
+            user = self.check(token=token)
+            form = None
+            if services.confirm_needs_password(user=user, proofs=self.proofs()):
+                form = forms.SetPasswordForm(user, request.POST)
+                if not form.is_valid():
+                    return render(request, self.template_name, self.get_context(user, form))
+            new_password = form.cleaned_data["new_password1"] if form else None
+            user = services.email_confirm(token=token, proofs=self.proofs(), new_password=new_password)
+        except TokenError as error:
+            return self.invalid(error)
+        except services.PasswordRequired:  # the password changed between the check and now
+            return render(request, self.template_name, self.get_context(user))
+        return self.done(user)
 
     def done(self, user):
         messages.success(self.request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
@@ -186,7 +220,8 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        login_name = (request.POST.get("username") or "").strip().lower()[: forms.EMAIL_MAX_LENGTH]
+        # One bucket per identity, however it is spelled (case, full-width letters, ...).
+        login_name = login_key((request.POST.get("username") or "")[: forms.EMAIL_MAX_LENGTH])
         return rate_limited(request, "login", key=login_name or None) or super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
@@ -220,15 +255,31 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
         return super().get_context_data(valid_for=services.duration_text(settings.PASSWORD_RESET_TIMEOUT), **kwargs)
 
 
+@method_decorator([login_not_required, sensitive_post_parameters(), never_cache], name="dispatch")
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's view moves the token from the URL into the session, so the session row in the
+    database would hold a working link until it is used. Here the session keeps only the token's
+    timestamp and a keyed hash of it; the token is rebuilt from the account's current state to
+    check it, so a stolen session row opens nothing once the password has changed, and never
+    serves as a link."""
+
     form_class = forms.SetPasswordForm
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password-reset-complete")
 
-    def dispatch(self, *args, **kwargs):
-        response = super().dispatch(*args, **kwargs)
-        if not self.validlink and response.status_code == 200:
-            response.status_code = 400
+    def dispatch(self, request, uidb64=None, token=None, **kwargs):
+        self.validlink = False
+        self.user = self.get_user(uidb64)
+        if self.user is not None:
+            if token != self.reset_url_token and self.token_generator.check_token(self.user, token):
+                request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN] = reset_seal(token)
+                return private(HttpResponseRedirect(request.path.replace(token, self.reset_url_token)))
+            sealed = request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN)
+            if token == self.reset_url_token and reset_unseal(self.token_generator, self.user, sealed):
+                self.validlink = True
+                return private(FormView.dispatch(self, request, uidb64=uidb64, token=token, **kwargs))
+        response = self.render_to_response(self.get_context_data())
+        response.status_code = 400
         return private(response)
 
     def form_valid(self, form):
@@ -236,6 +287,33 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             response = super().form_valid(form)
             services.password_reset_complete(user=self.user)
         return response
+
+
+def _reset_mac(token, secret):
+    return salted_hmac("accounts.views.reset_session", token, secret=secret, algorithm="sha256").hexdigest()
+
+
+def reset_seal(token):
+    """What the session keeps of a reset token: its timestamp and a keyed hash, never the token."""
+    return {"ts": token.partition("-")[0], "mac": _reset_mac(token, settings.SECRET_KEY)}
+
+
+def reset_unseal(generator, user, sealed):
+    """True if `sealed` came from a token that still works for `user`."""
+    if not isinstance(sealed, dict) or not isinstance(sealed.get("ts"), str) or not isinstance(sealed.get("mac"), str):
+        return False
+    try:
+        timestamp = base36_to_int(sealed["ts"])
+    except ValueError:
+        return False
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    for secret in secrets:
+        # Django's generator has no public "token for this timestamp"; this is the method its
+        # own check_token uses.
+        token = generator._make_token_with_timestamp(user, timestamp, secret)
+        if any(hmac.compare_digest(_reset_mac(token, key), sealed["mac"]) for key in secrets):
+            return generator.check_token(user, token)
+    return False
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -266,15 +344,24 @@ class EmailChangeView(LoginRequiredMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
+    def post(self, request, *args, **kwargs):
+        # Counted before the form looks at anything, so probing costs the prober their budget.
+        limited = rate_limited(request, "email_change", key=f"user:{request.user.pk}")
+        return limited or super().post(request, *args, **kwargs)
+
     def form_valid(self, form):
         new_email = form.cleaned_data["email"]
         limited = rate_limited(self.request, "confirm_resend", key=new_email)
         if limited:
             return limited
+        # A link if the address is free, a notice to its owner if not: the answer is the same.
         services.email_change_request(user=self.request.user, new_email=new_email)
         messages.info(
             self.request,
-            _("We sent a link to %(new)s. Your address stays %(old)s until you open that link.")
+            _(
+                "Check the inbox of %(new)s: we sent it an email. "
+                "Your address stays %(old)s until you open the link in it."
+            )
             % {"new": new_email, "old": self.request.user.email},
         )
         return redirect("home")

@@ -22,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from .codes import CodeError, CodeLimited, Purpose, code_consume, code_send
-from .models import normalize_email
+from .forms import CanonicalEmailField
 from .ratelimit import client_ip, ratelimit_response
 
 AUTH_BACKEND = "accounts.backends.EmailOrUsernameBackend"
@@ -30,18 +30,16 @@ LOGIN_EMAIL_SESSION_KEY = "accounts_code_login_email"
 
 
 class CodeRequestForm(forms.Form):
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=gettext_lazy("Email address"),
-        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     purpose = forms.ChoiceField(choices=Purpose.choices, required=False, widget=forms.HiddenInput)
 
 
 class CodeLoginForm(forms.Form):
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=gettext_lazy("Email address"),
-        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     code = forms.CharField(
@@ -139,7 +137,7 @@ def code_send_view(request):
     form = CodeRequestForm({"purpose": purpose, **{key: data.get(key) for key in ("email", "purpose") if key in data}})
     if not form.is_valid():
         return _invalid(request, form, "accounts/code_request.html", {"next": next_url})
-    email, purpose = normalize_email(form.cleaned_data["email"]), form.cleaned_data["purpose"] or Purpose.SIGNUP
+    email, purpose = form.cleaned_data["email"], form.cleaned_data["purpose"] or Purpose.SIGNUP
     try:
         sent = code_send(email=email, purpose=purpose, ip=client_ip(request), language=get_language())
     except CodeLimited as error:
@@ -168,7 +166,7 @@ def login_code_view(request):
     form = CodeRequestForm({"email": request.POST.get("email", ""), "purpose": Purpose.LOGIN})
     if not form.is_valid():
         return _invalid(request, form, "accounts/code_login.html", {"next": next_url})
-    email = normalize_email(form.cleaned_data["email"])
+    email = form.cleaned_data["email"]
     try:
         sent = code_send(email=email, purpose=Purpose.LOGIN, ip=client_ip(request), language=get_language())
     except CodeLimited as error:
@@ -196,7 +194,7 @@ def login_code_confirm_view(request):
     form = CodeLoginForm(request.POST)
     if not form.is_valid():
         return _invalid(request, form, "accounts/code_login_confirm.html", context)
-    email = normalize_email(form.cleaned_data["email"])
+    email = form.cleaned_data["email"]
     try:
         code_consume(email=email, purpose=Purpose.LOGIN, code=form.cleaned_data["code"], ip=client_ip(request))
     except CodeLimited as error:
@@ -216,7 +214,5 @@ def login_code_confirm_view(request):
 
 def _login_account(email):
     return (
-        get_user_model()
-        ._default_manager.filter(email__iexact=email, is_active=True, email_confirmed_at__isnull=False)
-        .first()
+        get_user_model()._default_manager.filter(email=email, is_active=True, email_confirmed_at__isnull=False).first()
     )

@@ -214,6 +214,7 @@ ACCOUNTS_RATE_LIMITS = {
     "code_verify": "10/m/key,100/h/ip",
     "confirm_resend": "1/m/key,5/h/key,20/h/ip",
     "confirm": "30/h/ip",
+    "email_change": "10/h/key,30/h/ip",
     "password_reset": "1/m/key,5/h/key,20/h/ip",
     "login": "10/m/key,60/h/ip",
     "signup": "20/h/ip",
@@ -430,6 +431,7 @@ CELERY_BEAT_SCHEDULE = {
     "follower-alerts-sweep": {"task": "notifications.tasks.follower_alerts_sweep", "schedule": 60.0},
     "follower-alert-items-prune": {"task": "notifications.tasks.follower_alert_items_prune", "schedule": 3600.0},
     "webhook-tokens-prune": {"task": "notifications.tasks.webhook_tokens_prune", "schedule": 600.0},
+    "accounts-unconfirmed-prune": {"task": "accounts.tasks.unconfirmed_prune", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -12,7 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,7 +31,16 @@ def _people():
 
 
 def _person_or_404(username):
-    return get_object_or_404(_people(), username__iexact=username)
+    # The user model's natural key is its own normal form of a username, matched exactly (an
+    # `iexact` lookup would let PostgreSQL's case rules make "adı" find "adi").
+    users = get_user_model()._default_manager
+    try:
+        person = users.get_by_natural_key(username)
+    except users.model.DoesNotExist:
+        raise Http404() from None
+    if not person.is_active:
+        raise Http404()
+    return person
 
 
 def _page(request, queryset):

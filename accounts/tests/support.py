@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 PASSWORD = "correct horse battery staple"
+NEW_PASSWORDS = {"new_password1": "a brand new passphrase 42", "new_password2": "a brand new passphrase 42"}
 
 
 @pytest.fixture(autouse=True)

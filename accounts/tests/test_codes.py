@@ -240,7 +240,7 @@ def test_wrong_code_for_an_unknown_address_looks_like_any_wrong_code(db, outbox)
         ("a@example.com", "12345", "6-digit code"),
         ("a@example.com", "12345a", "6-digit code"),
         ("a@example.com", None, "6-digit code"),
-        ("x" * 250 + "@example.com", "123456", "valid email"),
+        ("x" * 250 + "@example.com", "123456", "at most 254 characters"),
     ],
 )
 def test_malformed_input_is_a_validation_error(db, email, code, message):

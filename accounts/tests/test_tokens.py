@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 def test_token_round_trip_carries_user_and_address():
     user = make_user(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
-    assert confirm_token_generator.read_token(token) == {"u": user.pk, "e": "ada@example.com"}
+    data = confirm_token_generator.read_token(token)
+    assert {key: data[key] for key in ("u", "e")} == {"u": user.pk, "e": "ada@example.com"}
+    assert user.password not in token and user.password not in str(data)  # only a keyed hash of it
     assert "/" not in token  # fits in one URL path segment
 
 
@@ -77,12 +79,12 @@ def test_confirm_timeout_is_read_from_settings_at_call_time():
 def test_confirmation_is_single_use():
     user = make_user(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
-    assert services.email_confirm(token=token) == user
+    assert services.email_confirm(token=token, proofs=[services.signup_proof(user=user)]) == user
     user.refresh_from_db()
     confirmed_at = user.email_confirmed_at
     assert confirmed_at is not None
     with pytest.raises(TokenUsed):
-        services.email_confirm(token=token)
+        services.email_confirm(token=token, new_password="another long passphrase")
     user.refresh_from_db()
     assert user.email_confirmed_at == confirmed_at
 
@@ -125,7 +127,7 @@ def test_tokens_survive_a_secret_key_rotation_but_not_a_dropped_key():
         with pytest.raises(TokenInvalid):
             confirm_token_generator.read_token(token)
     with override_settings(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[old_key]):
-        assert services.email_confirm(token=token) == user
+        assert services.email_confirm(token=token, proofs=[services.signup_proof(user=user)]) == user
 
 
 def test_email_change_token_dies_once_the_address_changed():

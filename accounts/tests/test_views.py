@@ -316,8 +316,10 @@ def test_email_change_errors_are_field_errors_and_change_nothing(client):
     make_user(email="taken@example.com", username="grace")
     client.force_login(user)
     for data, field in [
-        ({"email": "Taken@example.com", "password": PASSWORD}, "email"),
+        ({"email": "ADA@example.com", "password": PASSWORD}, "email"),
         ({"email": "not an email", "password": PASSWORD}, "email"),
+        ({"email": "grâce@example.com", "password": PASSWORD}, "email"),
+        ({"email": "grace@xn--zz.com", "password": PASSWORD}, "email"),
         ({"email": "new@example.com", "password": "wrong"}, "password"),
         ({"email": "n\x00@example.com", "password": PASSWORD}, "email"),
     ]:
