@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .code_activity import ACTIONS, activity_of, activity_top
 from .codes import code_audit_expire
-from .models import EmailCaptcha, normalize_email
+from .identity import email_canonical_or_none
+from .models import EmailCaptcha
 
 Outcome = EmailCaptcha.Outcome
 SENT = [Outcome.PENDING, Outcome.USED, Outcome.EXPIRED, Outcome.EXHAUSTED, Outcome.REPLACED]
@@ -59,7 +60,7 @@ class EmailCaptchaAdmin(admin.ModelAdmin):
             hours = 1
         since = timezone.now() - timedelta(hours=hours)
         rows = EmailCaptcha.objects.filter(created_at__gte=since)
-        looked_up = normalize_email(request.GET.get("email", "")[:254])
+        looked_up = email_canonical_or_none(request.GET.get("email", "")[:254]) or ""
         # Redis counts addresses as hashes: name those the audit rows (or the search) know.
         audited = rows.order_by().values_list("email", flat=True).distinct()[: self.activity_names_max]
         known = {looked_up, *audited} - {""}
