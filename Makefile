@@ -26,6 +26,8 @@ migrate: install
 	DEBUG=$${DEBUG:-1} $(VPY) manage.py migrate --noinput
 
 run: install
+	@# A development key kept under var/, so sessions survive a restart (settings only read it).
+	@mkdir -p var && test -s var/dev-secret-key || echo "$(DEV_SECRET)" > var/dev-secret-key
 	DEBUG=1 $(VPY) manage.py migrate --noinput
 	@# The compiled translations are committed; this only refreshes them after a .po edit (needs GNU gettext).
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var -v 0; fi

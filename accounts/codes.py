@@ -21,7 +21,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -36,6 +35,7 @@ from django.utils.translation import gettext as _
 from notifications.services import email_send
 
 from .code_activity import activity_note
+from .conf import settings
 from .models import EmailCaptcha, normalize_email
 from .ratelimit import ratelimit_consume, ratelimit_peek
 

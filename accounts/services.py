@@ -8,7 +8,6 @@ sensitive, with the link and its token listed for redaction once delivered.
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -18,6 +17,7 @@ from django.utils.timesince import timesince
 
 from notifications.services import email_send
 
+from .conf import settings
 from .models import normalize_email
 from .ratelimit import ratelimit_consume
 from .tokens import (

@@ -6,8 +6,9 @@ was made. Whether a token is still usable (single use, bound to its address) dep
 account's state, which the services check; this module only proves who made it and when.
 """
 
-from django.conf import settings
 from django.core import signing
+
+from .conf import settings
 
 
 class TokenError(Exception):

@@ -30,7 +30,6 @@ How an alert is decided, and why it holds with many web processes and workers at
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -39,6 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .conf import settings
 from .models import Follow, FollowerAlertItem, FollowerAlertState, NotificationPreference, OutboundEmail
 from .services import email_send
 

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 
-from django.conf import settings
+from .conf import settings
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from accounts.conf import settings as app_settings
 from accounts.models import EmailCaptcha
 
 from .code_helpers import MORNING, code_from, make_user, no_limits, other_code  # noqa: F401
@@ -240,7 +241,7 @@ def test_no_log_in_for_an_account_deactivated_after_the_code_was_sent(client, ou
 
 
 def test_checking_codes_too_fast_is_429(client, settings, outbox):
-    settings.ACCOUNTS_RATE_LIMITS = {**settings.ACCOUNTS_RATE_LIMITS, "code_verify": "3/m/key"}
+    settings.ACCOUNTS_RATE_LIMITS = {**app_settings.ACCOUNTS_RATE_LIMITS, "code_verify": "3/m/key"}
     with time_machine.travel(MORNING, tick=False):
         statuses = [
             client.post("/accounts/login/code/confirm/", {"email": "slow@example.com", "code": "000000"}).status_code

@@ -128,7 +128,7 @@ def test_over_the_rate_a_batch_goes_back_to_the_queue_without_counting_an_attemp
 # ------------------------------------------------------------------------------------------------
 def test_two_workers_share_one_rate(worker_factory, stamping_smtp):
     rate, burst, count = 8, 2, 30
-    settings = {"EMAIL_MAX_RATE": rate, "EMAIL_MAX_BURST": burst}
+    settings = {"NOTIFICATIONS_MAX_RATE": rate, "NOTIFICATIONS_RATE_BURST": burst}
     workers = [worker_factory(smtp_url=stamping_smtp.url, **settings) for _ in range(2)]
 
     start = time.monotonic()
@@ -149,7 +149,7 @@ def test_a_worker_that_cannot_wait_requeues_and_still_delivers_everything(worker
     """With no patience for tokens, every over-rate task goes back to the queue with a countdown;
     all messages still arrive, within the rate, each on its first attempt."""
     rate, burst, count = 5, 1, 10
-    settings = {"EMAIL_MAX_RATE": rate, "EMAIL_MAX_BURST": burst, "NOTIFICATIONS_RATE_MAX_WAIT": 0}
+    settings = {"NOTIFICATIONS_MAX_RATE": rate, "NOTIFICATIONS_RATE_BURST": burst, "NOTIFICATIONS_RATE_MAX_WAIT": 0}
     worker = worker_factory(smtp_url=stamping_smtp.url, **settings)
 
     start = time.monotonic()
@@ -166,7 +166,7 @@ def test_a_worker_that_cannot_wait_requeues_and_still_delivers_everything(worker
 def test_urgent_mail_overtakes_a_bulk_backlog(worker_factory, stamping_smtp):
     """The production layout: one worker per queue, one shared rate. A code sent after 300 bulk
     messages arrives while most of the backlog is still waiting."""
-    settings = {"EMAIL_MAX_RATE": 40, "EMAIL_MAX_BURST": 4}
+    settings = {"NOTIFICATIONS_MAX_RATE": 40, "NOTIFICATIONS_RATE_BURST": 4}
     worker_factory(smtp_url=stamping_smtp.url, queues="email-bulk", **settings)
     worker_factory(smtp_url=stamping_smtp.url, queues="email-urgent", **settings)
 
