@@ -14,6 +14,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import services
+from .languages import language_choices
 from .models import normalize_email, username_validator
 from .ratelimit import client_ip
 
@@ -244,6 +245,8 @@ class AdminUserCreationForm(AdminEmailMixin, auth_forms.AdminUserCreationForm):
 
 
 class AdminUserChangeForm(AdminEmailMixin, auth_forms.UserChangeForm):
+    language = forms.ChoiceField(label=_("language for emails"), choices=language_choices)
+
     class Meta(auth_forms.UserChangeForm.Meta):
         model = get_user_model()
 
