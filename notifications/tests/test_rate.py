@@ -23,6 +23,8 @@ from notifications.models import OutboundEmail
 
 from .helpers import wait_until
 
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 
 class StampingHandler(RecordingHandler):
     """Records when each message arrived (time.monotonic())."""
@@ -92,7 +94,7 @@ def test_no_rate_means_no_limit():
     assert all(throttle.token_try("t") == 0.0 for _ in range(1000))
 
 
-@override_settings(REDIS_URL="", NOTIFICATIONS_MAX_RATE=5, NOTIFICATIONS_RATE_BURST=2)
+@override_settings(CACHES=LOCMEM, NOTIFICATIONS_MAX_RATE=5, NOTIFICATIONS_RATE_BURST=2)
 def test_without_redis_the_bucket_is_per_process():
     throttle.bucket_reset()
     assert [throttle.token_try("t") for _ in range(3)][:2] == [0.0, 0.0]
