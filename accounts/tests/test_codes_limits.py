@@ -12,7 +12,7 @@ from django.test import Client
 from accounts.conf import settings as app_settings
 from accounts.models import EmailCaptcha
 
-from .code_helpers import MORNING, code_from, make_user, other_code
+from .code_helpers import MORNING, code_from, other_code
 
 pytestmark = pytest.mark.usefixtures("redis_cache")
 
@@ -94,9 +94,9 @@ def test_forwarded_for_is_only_believed_from_a_trusted_proxy(transactional_db, s
     }
 
 
-def test_concurrent_guesses_get_no_more_tries_than_allowed(transactional_db, settings, outbox):
+def test_concurrent_guesses_get_no_more_tries_than_allowed(user_factory, transactional_db, settings, outbox):
     settings.ACCOUNTS_RATE_LIMITS_ENABLED = False
-    make_user("target@example.com")
+    user_factory("target@example.com")
     Client().post("/accounts/login/code/", {"email": "target@example.com"})
     wrong = other_code(code_from(outbox, "target@example.com"))
 
@@ -112,9 +112,9 @@ def test_concurrent_guesses_get_no_more_tries_than_allowed(transactional_db, set
     assert captcha.outcome == "exhausted" and captcha.attempts == app_settings.ACCOUNTS_CODE_MAX_ATTEMPTS
 
 
-def test_concurrent_right_codes_log_in_once(transactional_db, settings, outbox):
+def test_concurrent_right_codes_log_in_once(user_factory, transactional_db, settings, outbox):
     settings.ACCOUNTS_RATE_LIMITS_ENABLED = False
-    make_user("twice@example.com")
+    user_factory("twice@example.com")
     Client().post("/accounts/login/code/", {"email": "twice@example.com"})
     code = code_from(outbox, "twice@example.com")
 

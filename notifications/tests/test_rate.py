@@ -17,9 +17,9 @@ from django.core import mail
 from django.core.mail import mailers
 from django.test import override_settings
 
-from conftest import RecordingHandler, SMTPServer, free_port
 from notifications import delivery, throttle
 from notifications.models import OutboundEmail
+from testing.fixtures import RecordingHandler, SMTPServer, free_port
 
 from .helpers import wait_until
 
