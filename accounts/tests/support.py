@@ -1,6 +1,6 @@
 """Helpers for the accounts tests: users, reading links out of mail, a clean cache per test.
 
-(The fixtures of the accounts tests are in accounts/conftest.py.)
+(The fixtures of the accounts tests are in conftest.py here.)
 """
 
 import re
