@@ -151,7 +151,7 @@ def english_request():
 def test_account_emails_are_in_the_recipients_language(user_factory, english_request, outbox, redis_cache):
     from accounts import codes, services
 
-    user = user_factory()
+    user = user_factory(language="zh-hans")
     user.email_confirmed_at = None
     user.save()
     services.confirmation_send(user=user)
@@ -182,7 +182,7 @@ def test_email_change_notice_is_in_the_recipients_language(user_factory, english
     from accounts import services
     from accounts.tokens import email_change_token_generator
 
-    user = user_factory()
+    user = user_factory(language="zh-hans")
     token = email_change_token_generator.make_token(user=user, email="ada.new@example.com")
     services.email_change_confirm(token=token)
 
@@ -202,7 +202,7 @@ def test_a_reset_asked_for_in_chinese_reaches_an_english_user_in_english(user_fa
 
 
 def test_a_reset_asked_for_in_english_reaches_a_chinese_user_in_chinese(user_factory, client, outbox, redis_cache):
-    user_factory()
+    user_factory(language="zh-hans")
 
     client.post("/accounts/password/reset/", {"email": "ada@example.com"}, headers={"accept-language": "en"})
 
@@ -214,7 +214,7 @@ def test_a_reset_asked_for_in_english_reaches_a_chinese_user_in_chinese(user_fac
 def test_follower_alert_is_in_the_recipients_language(user_factory, english_request, outbox):
     from notifications import follows
 
-    li = user_factory("li")
+    li = user_factory("li", language="zh-hans")
     alice = user_factory("alice", language="en")
     follows.follow_create(follower=alice, followed=li)
     follows.follower_alerts_process(recipient_id=li.pk)  # what the worker runs
