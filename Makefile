@@ -11,7 +11,7 @@ help:
 	@echo "make test   run the test suite"
 	@echo "make lint   ruff and the migrations check"
 	@echo "make bench  run the benchmark suite (writes bench/results.json; BENCH_SCALE=0.1 for a quick run)"
-	@echo "make messages  collect new strings into locale/zh_Hans/LC_MESSAGES/django.po and compile it"
+	@echo "make messages  collect new strings into each catalogue (locale/, accounts/locale/, notifications/locale/) and compile them"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (make PYTHON=/path/to/python3.12)"; exit 1; }
@@ -26,6 +26,8 @@ migrate: install
 	DEBUG=$${DEBUG:-1} $(VPY) manage.py migrate --noinput
 
 run: install
+	@# A development key kept under var/, so sessions survive a restart (settings only read it).
+	@mkdir -p var && test -s var/dev-secret-key || echo "$(DEV_SECRET)" > var/dev-secret-key
 	DEBUG=1 $(VPY) manage.py migrate --noinput
 	@# The compiled translations are committed; this only refreshes them after a .po edit (needs GNU gettext).
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var -v 0; fi
@@ -45,7 +47,7 @@ bench: install
 messages: install
 	DEBUG=1 $(VPY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=bench --ignore=docs --ignore=test-results
 	DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var
-	@echo "Translate every empty msgstr in locale/zh_Hans/LC_MESSAGES/django.po, then run make messages again."
+	@echo "Translate every empty msgstr in */locale/zh_Hans/LC_MESSAGES/django.po and locale/, then run make messages again."
 
 clean:
 	rm -rf $(VENV) var

@@ -15,11 +15,11 @@ the audit rows alone.
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .conf import settings
 from .ratelimit import ratelimit_peek
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def _key(action, scope, hour):
 
 
 def _cap():
-    return getattr(settings, "ACCOUNTS_CODE_ACTIVITY_MAX", 1000)
+    return settings.ACCOUNTS_CODE_ACTIVITY_MAX
 
 
 def activity_member(email):

@@ -21,7 +21,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -35,6 +34,7 @@ from django.utils.translation import gettext as _
 from notifications.services import email_send
 
 from .code_activity import activity_note
+from .conf import settings
 from .identity import email_canonical
 from .models import EmailCaptcha
 from .ratelimit import ratelimit_consume, ratelimit_peek

@@ -4,11 +4,11 @@ Each context has the shape the sender in services.py / codes.py gives it. Users 
 the tokens are not real, so a preview never holds a link that works.
 """
 
-from django.conf import settings
 from django.urls import reverse
 
 from notifications.previews import email_preview
 
+from .conf import settings
 from .models import EmailCaptcha, User
 from .services import duration_text
 from .tokens import confirm_token_generator, email_change_token_generator

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .identity import email_canonical, username_key
+from .languages import language_choices
 from .models import username_validator
 from .ratelimit import client_ip
 
@@ -269,5 +270,7 @@ class AdminUserCreationForm(AdminIdentityMixin, auth_forms.AdminUserCreationForm
 
 
 class AdminUserChangeForm(AdminIdentityMixin, auth_forms.UserChangeForm):
+    language = forms.ChoiceField(label=_("language for emails"), choices=language_choices)
+
     class Meta(auth_forms.UserChangeForm.Meta):
         model = get_user_model()

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
@@ -7,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .identity import email_canonical, email_canonical_or_none, username_key
+from .languages import language_default, language_validate
 
 username_validator = RegexValidator(
     r"^[A-Za-z0-9_.]+\Z",
@@ -53,8 +53,8 @@ class User(AbstractUser):
     language = models.CharField(
         _("language for emails"),
         max_length=10,
-        choices=settings.LANGUAGES,
-        default=settings.LANGUAGE_CODE,
+        default=language_default,
+        validators=[language_validate],
     )
 
     objects = UserManager()

@@ -21,11 +21,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from .conf import settings
 from .errors import RateLimitUnavailable
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

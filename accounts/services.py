@@ -9,7 +9,6 @@ import hmac
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -20,6 +19,7 @@ from django.utils.timesince import timesince
 
 from notifications.services import email_send
 
+from .conf import settings
 from .identity import email_canonical, email_canonical_or_none
 from .ratelimit import ratelimit_consume
 from .tokens import (

@@ -10,9 +10,10 @@ also kills the email-change link the thief asked for.
 
 import hmac
 
-from django.conf import settings
 from django.core import signing
 from django.utils.crypto import salted_hmac
+
+from .conf import settings
 
 
 class TokenError(Exception):

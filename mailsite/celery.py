@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 from celery import Celery
 
@@ -23,3 +24,16 @@ def _settings_or_exit(sender, **kwargs):
         settings.INSTALLED_APPS  # noqa: B018  (reading a setting loads them all)
     except ImproperlyConfigured as error:
         sys.exit(f"mailsite: configuration error: {error}")
+    _folders_create(settings)
+
+
+def _folders_create(settings):
+    """The filesystem broker's folders and beat's schedule file live under var/; they are made
+    here, where Celery first needs them, since the settings module writes nothing."""
+    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+            if options.get(key):
+                Path(options[key]).mkdir(parents=True, exist_ok=True)
+    if getattr(settings, "CELERY_BEAT_SCHEDULE_FILENAME", ""):
+        Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)

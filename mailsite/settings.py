@@ -1,12 +1,14 @@
 """
 mailsite settings: one module, read from the environment (and an optional `.env` file).
 
-This is the only module that reads the environment. Everything else reads `django.conf.settings`
-when it runs, so tests can override any of it. A bad or missing value stops start-up with an
-ImproperlyConfigured error that names the variable.
+This is the only module that reads the environment, and it writes nothing at import. It sets what
+the deployment changes; every app setting left out here has its default in the app's `conf.py`
+(accounts/conf.py, notifications/conf.py). An app setting and its environment variable have one
+name. A bad value stops start-up with an ImproperlyConfigured error that names the variable.
 """
 
 import ipaddress
+import os
 import secrets
 import warnings
 from pathlib import Path
@@ -56,6 +58,22 @@ def _env_float(name, default, minimum=0.0):
     return value
 
 
+def _env_networks(name, default):
+    try:
+        return [str(ipaddress.ip_network(n, strict=False)) for n in env.list(name, default=default)]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name} must be a list of IP networks ({error}).") from None
+
+
+def _from_env(name, parse, *args, old=None):
+    """Set the app setting `name` from the variable of the same name (or its older name `old`)
+    when the environment has it; otherwise the app's default (its conf.py) applies."""
+    for variable in (name, old):
+        if variable and env.str(variable, default=""):
+            globals()[name] = parse(variable, None, *args)
+            return
+
+
 # ------------------------------------------------------------------------------------------------
 # Core
 # ------------------------------------------------------------------------------------------------
@@ -65,12 +83,11 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is not set (it is required when DEBUG is off).")
-    # Development only: a random key kept under var/ so sessions survive a restart.
+    # Development only: `make run` keeps a random key under var/ so sessions survive a restart.
+    # Without it, a key for this process and the ones it starts (manage.py rundev's children).
     _dev_key = VAR_DIR / "dev-secret-key"
-    if not _dev_key.exists():
-        VAR_DIR.mkdir(exist_ok=True)
-        _dev_key.write_text(secrets.token_urlsafe(50))
-    SECRET_KEY = _dev_key.read_text().strip()
+    SECRET_KEY = _dev_key.read_text().strip() if _dev_key.is_file() else secrets.token_urlsafe(50)
+    os.environ["SECRET_KEY"] = SECRET_KEY
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -143,7 +160,8 @@ if not DATABASES["default"].get("ENGINE"):
         "DATABASE_URL has an unknown scheme (use e.g. postgres://user:pass@host:5432/name or sqlite:////path)."
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(exist_ok=True)
+    # The same SQLite backend, creating the file's folder (var/) when it first connects.
+    DATABASES["default"]["ENGINE"] = "mailsite.sqlite3"
     # WAL and IMMEDIATE transactions let the web process, the worker and beat share one file.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
@@ -198,35 +216,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
-# How long an emailed confirmation link (sign-up, email change) works, in seconds.
-ACCOUNTS_CONFIRM_TIMEOUT = _env_int("ACCOUNTS_CONFIRM_TIMEOUT", 3 * 24 * 3600, minimum=60)
-
-# Emailed verification codes (accounts/codes.py): digits, lifetime in seconds, wrong tries per code,
-# and wrong codes per address per day before verifying by code is locked until the day is over.
-ACCOUNTS_CODE_LENGTH = _env_int("ACCOUNTS_CODE_LENGTH", 6, minimum=4)
-ACCOUNTS_CODE_TTL = _env_int("ACCOUNTS_CODE_TTL", 600, minimum=60)
-ACCOUNTS_CODE_MAX_ATTEMPTS = _env_int("ACCOUNTS_CODE_MAX_ATTEMPTS", 5, minimum=1)
-ACCOUNTS_CODE_MAX_FAILURES = _env_int("ACCOUNTS_CODE_MAX_FAILURES", 20, minimum=1)
-
-# Rate limits: <count>/<period>/<scope>, see accounts/ratelimit.py. One helper serves them all.
-ACCOUNTS_RATE_LIMITS = {
-    "code_send": "1/m/key,5/h/key,20/h/ip",
-    "code_verify": "10/m/key,100/h/ip",
-    "confirm_resend": "1/m/key,5/h/key,20/h/ip",
-    "confirm": "30/h/ip",
-    "email_change": "10/h/key,30/h/ip",
-    "password_reset": "1/m/key,5/h/key,20/h/ip",
-    "login": "10/m/key,60/h/ip",
-    "signup": "20/h/ip",
-}
-ACCOUNTS_RATE_LIMITS_ENABLED = _env_bool("ACCOUNTS_RATE_LIMITS_ENABLED", True)
-# Networks of reverse proxies whose X-Forwarded-For we believe (e.g. "10.0.0.0/8,127.0.0.1/32").
-try:
-    ACCOUNTS_TRUSTED_PROXIES = [
-        str(ipaddress.ip_network(n, strict=False)) for n in env.list("TRUSTED_PROXIES", default=[])
-    ]
-except ValueError as _error:
-    raise ImproperlyConfigured(f"TRUSTED_PROXIES must be a list of IP networks ({_error}).") from None
+_from_env("ACCOUNTS_CONFIRM_TIMEOUT", _env_int, 60)
+_from_env("ACCOUNTS_CODE_LENGTH", _env_int, 4)
+_from_env("ACCOUNTS_CODE_TTL", _env_int, 60)
+_from_env("ACCOUNTS_CODE_MAX_ATTEMPTS", _env_int, 1)
+_from_env("ACCOUNTS_CODE_MAX_FAILURES", _env_int, 1)
+_from_env("ACCOUNTS_RATE_LIMITS_ENABLED", _env_bool)
+_from_env("ACCOUNTS_TRUSTED_PROXIES", _env_networks, old="TRUSTED_PROXIES")
 
 # ------------------------------------------------------------------------------------------------
 # Internationalisation
@@ -266,7 +262,8 @@ if not DEBUG:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mailsite <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 ADMINS = [("Admin", addr) for addr in env.list("ADMINS", default=[])]
-NOTIFICATIONS_EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 20, minimum=1)
+NOTIFICATIONS_EMAIL_TIMEOUT = 20
+_from_env("NOTIFICATIONS_EMAIL_TIMEOUT", _env_int, 1, old="EMAIL_TIMEOUT")
 
 EMAIL_PROVIDERS = ("console", "smtp", "ses", "mailgun")
 EMAIL_PROVIDER = env.list("EMAIL_PROVIDER", default=["console"])
@@ -351,47 +348,31 @@ for _name in EMAIL_PROVIDER:
 MAILERS["transport"] = MAILERS[f"transport-{EMAIL_PROVIDER[0]}"]
 NOTIFICATIONS_TRANSPORTS = [f"transport-{name}" for name in EMAIL_PROVIDER]
 
-# Outbox behaviour.
-NOTIFICATIONS_MAX_ATTEMPTS = _env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1)
-NOTIFICATIONS_RETRY_BASE = _env_float("NOTIFICATIONS_RETRY_BASE", 10.0)  # seconds
-NOTIFICATIONS_RETRY_MAX = _env_float("NOTIFICATIONS_RETRY_MAX", 3600.0)  # seconds
-NOTIFICATIONS_SEND_LEASE = _env_int("NOTIFICATIONS_SEND_LEASE", 4 * NOTIFICATIONS_EMAIL_TIMEOUT + 30, minimum=1)
-NOTIFICATIONS_SWEEP_AFTER = _env_int("NOTIFICATIONS_SWEEP_AFTER", 120, minimum=1)  # seconds
-NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 100, minimum=1)
-NOTIFICATIONS_KEEP_SENSITIVE = DEBUG  # keep codes and links readable in the dev mailbox
-
-# One send rate for all workers on all machines (a token bucket in Redis, notifications/throttle.py):
-# the provider's quota in messages per second (0 = unlimited) and how many may go at once.
-NOTIFICATIONS_MAX_RATE = _env_float("EMAIL_MAX_RATE", 0.0)
-NOTIFICATIONS_RATE_BURST = _env_int("EMAIL_MAX_BURST", max(1, round(NOTIFICATIONS_MAX_RATE)), minimum=1)
-# Seconds a worker waits for a token before it puts the task back in the queue with a countdown.
-NOTIFICATIONS_RATE_MAX_WAIT = _env_float("NOTIFICATIONS_RATE_MAX_WAIT", 5.0)
-NOTIFICATIONS_URGENT_RESERVE = 1  # tokens bulk mail leaves in the bucket for urgent mail
-NOTIFICATIONS_THROTTLE_SLOWDOWN = 0.5  # after a provider's "too fast", the rate is multiplied by this...
-NOTIFICATIONS_THROTTLE_COOLDOWN = 60  # ...for this many seconds
-# Failover (EMAIL_PROVIDER=ses,mailgun): transient failures on one provider before trying the next.
-NOTIFICATIONS_FAILOVER_AFTER = _env_int("NOTIFICATIONS_FAILOVER_AFTER", 3, minimum=1)
-# Suppression: this many soft-bounced messages to an address within the period suppress it.
-NOTIFICATIONS_SOFT_BOUNCE_LIMIT = _env_int("NOTIFICATIONS_SOFT_BOUNCE_LIMIT", 3, minimum=1)
-NOTIFICATIONS_SOFT_BOUNCE_PERIOD = _env_int("NOTIFICATIONS_SOFT_BOUNCE_PERIOD", 7 * 24 * 3600, minimum=60)
 # Where a user whose address bounces is sent to fix it (the banner shown at log-in).
-NOTIFICATIONS_EMAIL_CHANGE_URL = "/accounts/email/change/"
+NOTIFICATIONS_EMAIL_CHANGE_URL = "accounts:email-change"
 
-# Follower alerts (notifications/follows.py): at most one alert per recipient per window; follows
-# inside it go into one digest when it closes. A pair is not alerted twice within REALERT_AFTER.
-NOTIFICATIONS_FOLLOW_WINDOW = _env_int("NOTIFICATIONS_FOLLOW_WINDOW", 15 * 60, minimum=1)  # seconds
-NOTIFICATIONS_FOLLOW_REALERT_AFTER = 24 * 3600  # seconds
-NOTIFICATIONS_FOLLOW_DIGEST_NAMES = 3  # followers named in a digest before "and N others"
-NOTIFICATIONS_FOLLOW_SWEEP_AFTER = 60  # seconds a pending follow may wait unscheduled before the sweeper acts
+# Outbox behaviour, rate, failover, suppression and follower alerts (notifications/conf.py).
+_from_env("NOTIFICATIONS_MAX_ATTEMPTS", _env_int, 1)
+_from_env("NOTIFICATIONS_RETRY_BASE", _env_float)
+_from_env("NOTIFICATIONS_RETRY_MAX", _env_float)
+_from_env("NOTIFICATIONS_SEND_LEASE", _env_int, 1)
+_from_env("NOTIFICATIONS_SWEEP_AFTER", _env_int, 1)
+_from_env("NOTIFICATIONS_CHUNK_SIZE", _env_int, 1)
+_from_env("NOTIFICATIONS_MAX_RATE", _env_float, old="EMAIL_MAX_RATE")
+_from_env("NOTIFICATIONS_RATE_BURST", _env_int, 1, old="EMAIL_MAX_BURST")
+_from_env("NOTIFICATIONS_RATE_MAX_WAIT", _env_float)
+_from_env("NOTIFICATIONS_FAILOVER_AFTER", _env_int, 1)
+_from_env("NOTIFICATIONS_SOFT_BOUNCE_LIMIT", _env_int, 1)
+_from_env("NOTIFICATIONS_SOFT_BOUNCE_PERIOD", _env_int, 60)
+_from_env("NOTIFICATIONS_FOLLOW_WINDOW", _env_int, 1)
 
 # ------------------------------------------------------------------------------------------------
 # Celery
 # ------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # mailsite/celery.py creates these folders when the Celery app is first configured.
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -402,7 +383,7 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     # Longer than the longest retry countdown, so a delayed task is never redelivered early.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(NOTIFICATIONS_RETRY_MAX * 2 + 3600),
+        "visibility_timeout": int(globals().get("NOTIFICATIONS_RETRY_MAX", 3600.0) * 2 + 3600),
         "socket_connect_timeout": 5,
         "socket_timeout": 10,
         # A worker consuming several queues always takes from the first non-empty one in

@@ -1,7 +1,8 @@
 """System checks for delivery tracking: webhooks that anyone could post to."""
 
-from django.conf import settings
 from django.core.checks import Warning, register
+
+from .conf import settings
 
 TRACKED_PROVIDERS = {"ses", "mailgun"}
 

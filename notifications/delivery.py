@@ -21,13 +21,13 @@ import time
 from datetime import timedelta
 
 from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
-from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from . import crypto, failover, providers, throttle
+from .conf import settings
 from .message import from_payload, redact
 from .models import OutboundEmail
 from .suppression import message_without_suppressed, suppression_active

@@ -4,10 +4,10 @@ The contexts have the shape follows._email gives them; the recipient is an unsav
 unsubscribe token is not real.
 """
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from .conf import settings
 from .previews import email_preview
 
 PEOPLE = [("grace", "Grace Hopper"), ("alan", "Alan Turing"), ("linus", ""), ("ken", "Ken Thompson")]

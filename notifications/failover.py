@@ -10,9 +10,9 @@ The row keeps the provider it is on in `provider` (and, once sent, the one that 
 `provider_since_attempt` how many attempts were made before that provider took over.
 """
 
-from django.conf import settings
 from django.core.mail import mailers
 
+from .conf import settings
 from .providers import is_down
 
 

@@ -30,7 +30,6 @@ How an alert is decided, and why it holds with many web processes and workers at
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -39,8 +38,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .conf import settings
 from .models import Follow, FollowerAlertItem, FollowerAlertState, NotificationPreference, OutboundEmail
 from .services import email_send
+from .users import user_info
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def follow_delete(*, follower, followed):
 
 
 def _may_follow(user):
-    return user.is_active and getattr(user, "email_confirmed_at", None) is not None
+    return user.is_active and user_info(user).email_confirmed
 
 
 def _items_record(*, recipient, follower_ids, now):
@@ -150,7 +151,7 @@ def notification_preference_set(*, user, follower_emails):
 
 def alerts_wanted(*, user):
     """True if `user` may get follower emails: active, confirmed address, not opted out."""
-    if not user.is_active or not user.email or getattr(user, "email_confirmed_at", None) is None:
+    if not user.is_active or not user.email or not user_info(user).email_confirmed:
         return False
     return not NotificationPreference.objects.filter(user=user, follower_emails=False).exists()
 
@@ -273,7 +274,7 @@ def _email(*, recipient, followers, count):
         template="follower_alert" if count == 1 else "follower_digest",
         to=recipient.email,
         context=context,
-        language=getattr(recipient, "language", None),
+        language=user_info(recipient).language,
         category=OutboundEmail.Category.BULK,
         headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )

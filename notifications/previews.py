@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
+from django.template import engines
 from django.utils.module_loading import autodiscover_modules
 
 from .services import email_render
@@ -82,10 +82,15 @@ EMAIL_PARTS = ("subject.txt", "body.txt", "body.html")
 
 
 def email_templates():
-    """Names of the email templates on disk: every templates/email/<name>/ holding any of the
-    three parts (the shared layout lives elsewhere, in email/layout/base.html)."""
+    """Names of the email templates on disk: every email/<name>/ holding any of the three parts, in
+    the project's template folders and the apps' (the shared layout is email/layout/base.html)."""
     names = set()
-    for directory in settings.TEMPLATES[0]["DIRS"]:
+    for directory in _template_directories():
         for part in EMAIL_PARTS:
             names.update(path.parent.name for path in Path(directory, "email").glob(f"*/{part}"))
     return sorted(names)
+
+
+def _template_directories():
+    for engine in engines.all():
+        yield from getattr(engine, "template_dirs", ())

@@ -3,13 +3,13 @@
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from .conf import settings
 from .models import OutboundEmail
 
 logger = logging.getLogger(__name__)

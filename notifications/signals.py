@@ -2,13 +2,14 @@
 
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import tracking as anymail_tracking
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.shortcuts import resolve_url
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from .conf import settings
 from .suppression import suppression_is_active
 from .tracking import tracking_event_record
 
@@ -35,10 +36,12 @@ def warn_suppressed_address(sender, request, user, **kwargs):
     address = getattr(user, "email", "")
     if request is None or not address or not suppression_is_active(address):
         return
-    text = format_html(
-        '{} <a href="{}">{}</a>',
-        _("Emails to %(address)s cannot be delivered, so we have stopped sending them.") % {"address": address},
-        settings.NOTIFICATIONS_EMAIL_CHANGE_URL,
-        _("Please check or change your email address."),
-    )
+    text = _("Emails to %(address)s cannot be delivered, so we have stopped sending them.") % {"address": address}
+    if settings.NOTIFICATIONS_EMAIL_CHANGE_URL:
+        text = format_html(
+            '{} <a href="{}">{}</a>',
+            text,
+            resolve_url(settings.NOTIFICATIONS_EMAIL_CHANGE_URL),
+            _("Please check or change your email address."),
+        )
     messages.warning(request, text, fail_silently=True)

@@ -10,10 +10,10 @@ import email.utils
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .conf import settings
 from .models import EmailEvent, Suppression
 
 logger = logging.getLogger(__name__)

@@ -13,15 +13,16 @@ queues behind a backlog of alerts for a token.
 A provider that answers "too fast" slows its bucket (rate times NOTIFICATIONS_THROTTLE_SLOWDOWN for
 NOTIFICATIONS_THROTTLE_COOLDOWN seconds) and empties it.
 
-Without REDIS_URL (the embedded defaults) the bucket is kept in each worker process, so the rate
-holds per process, not across processes.
+Without Redis (redis_client.py: NOTIFICATIONS_REDIS_URL or a django-redis cache; the embedded
+defaults have neither) the bucket is kept in each worker process, so the rate holds per process.
 """
 
 import logging
 import threading
 import time
 
-from django.conf import settings
+from .conf import settings
+from .redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ redis.call('PEXPIRE', key, math.ceil((burst / rate + cooldown + 60) * 1000))
 return tostring(wait)
 """
 
-_clients = {}
+_scripts = {}
 _local = {}
 _local_lock = threading.Lock()
 
@@ -84,18 +85,12 @@ class LocalBucket:
         return wait
 
 
-def _redis():
-    url = getattr(settings, "REDIS_URL", "")
-    if not url:
-        return None
-    client = _clients.get(url)
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
-        client.bucket = client.register_script(BUCKET_SCRIPT)
-        _clients[url] = client
-    return client
+def _bucket_script(client):
+    # One registered script per client (its SHA is cached on the Script object).
+    script = _scripts.get(id(client))
+    if script is None or script.registered_client is not client:
+        script = _scripts[id(client)] = client.register_script(BUCKET_SCRIPT)
+    return script
 
 
 def _key(alias):
@@ -114,10 +109,10 @@ def _run(alias, op, *, urgent=True):
         settings.NOTIFICATIONS_THROTTLE_SLOWDOWN,
         settings.NOTIFICATIONS_THROTTLE_COOLDOWN,
     )
-    client = _redis()
+    client = redis_client()
     if client is not None:
         try:
-            return float(client.bucket(keys=[_key(alias)], args=list(args)))
+            return float(_bucket_script(client)(keys=[_key(alias)], args=list(args)))
         except Exception as error:  # Redis unreachable: keep sending, limited per process
             logger.warning("outbox: rate bucket in Redis unavailable (%s); limiting this process only", error)
     with _local_lock:
@@ -164,7 +159,7 @@ def bucket_reset(alias=None):
             _local.pop(alias, None)
         else:
             _local.clear()
-    client = _redis()
+    client = redis_client()
     if client is not None:
         keys = [_key(alias)] if alias else list(client.scan_iter(_key("*")))
         if keys:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import follows
 from .models import Follow
+from .users import user_info
 
 PAGE_SIZE = 50
 
@@ -105,7 +106,7 @@ def _follow_action(view):
         profile_url = reverse("notifications:profile", args=[person.username])
         if not request.user.is_authenticated:
             return redirect_to_login(profile_url)
-        if getattr(request.user, "email_confirmed_at", None) is None:
+        if not user_info(request.user).email_confirmed:
             messages.error(request, _("Confirm your email address before following people."))
         else:
             view(request, person)
@@ -154,7 +155,7 @@ def notification_settings(request):
             return redirect("notifications:settings")
     else:
         form = NotificationSettingsForm(initial={"follower_emails": preference.follower_emails})
-    context = {"form": form, "confirmed": getattr(request.user, "email_confirmed_at", None) is not None}
+    context = {"form": form, "confirmed": user_info(request.user).email_confirmed}
     return render(request, "notifications/settings.html", context)
 
 

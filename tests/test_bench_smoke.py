@@ -10,7 +10,7 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from conftest import BASE_DIR, service_missing
+from testing.fixtures import BASE_DIR, service_missing
 
 BENCHMARKS = {"latency", "throughput", "priority", "followers", "memory", "scaling"}
 

@@ -1,35 +1,15 @@
 """Helpers for the accounts tests: users, reading links out of mail, a clean cache per test.
 
-Import `clean_cache` into a test module to use it there (it is autouse): rate-limit counters live
-in the cache, and one test's hits must not count against the next.
+(The fixtures of the accounts tests are in conftest.py here.)
 """
 
 import re
 from urllib.parse import urlsplit
 
-import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.utils import timezone
 
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORDS = {"new_password1": "a brand new passphrase 42", "new_password2": "a brand new passphrase 42"}
-
-
-@pytest.fixture(autouse=True)
-def clean_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def make_user(email="ada@example.com", username="ada", password=PASSWORD, confirmed=True, **extra):
-    user = get_user_model().objects.create_user(username=username, email=email, password=password, **extra)
-    if confirmed:
-        user.email_confirmed_at = timezone.now()
-        user.save(update_fields=["email_confirmed_at"])
-    return user
 
 
 def links_in(text, path_prefix):

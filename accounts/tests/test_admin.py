@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from notifications.models import OutboundEmail
 
-from .support import NEW_PASSWORDS, clean_cache, link_path, make_user  # noqa: F401
+from .support import NEW_PASSWORDS, link_path  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +12,11 @@ CHANGELIST = reverse("admin:accounts_user_changelist")
 
 
 @pytest.fixture
-def people():
+def people(user_factory):
     return {
-        "waiting": make_user(email="waiting@example.com", username="waiting", confirmed=False),
-        "done": make_user(email="done@example.com", username="done"),
-        "gone": make_user(email="gone@example.com", username="gone", confirmed=False, is_active=False),
+        "waiting": user_factory(email="waiting@example.com", username="waiting", confirmed=False),
+        "done": user_factory(email="done@example.com", username="done"),
+        "gone": user_factory(email="gone@example.com", username="gone", confirmed=False, is_active=False),
     }
 
 

@@ -14,7 +14,7 @@ from accounts.codes import CodeError, CodeLimited, code_consume, code_send
 from accounts.models import EmailCaptcha
 from notifications.models import OutboundEmail
 
-from .code_helpers import MORNING, code_from, make_user, no_limits, other_code  # noqa: F401
+from .code_helpers import MORNING, code_from, other_code  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("redis_cache")
 Outcome = EmailCaptcha.Outcome
@@ -76,8 +76,8 @@ def test_typed_code_tolerates_spaces_dashes_and_full_width_digits(db, outbox):
 
 
 @pytest.mark.usefixtures("no_limits")
-def test_a_code_is_for_its_purpose_only(db, outbox):
-    make_user("both@example.com")
+def test_a_code_is_for_its_purpose_only(user_factory, db, outbox):
+    user_factory("both@example.com")
     code_send(email="both@example.com", purpose="login")
     code = code_from(outbox, "both@example.com")
     with pytest.raises(CodeError):
@@ -189,10 +189,10 @@ def test_a_right_code_does_not_count_as_a_failure(db, outbox, settings):
 
 
 @pytest.mark.usefixtures("no_limits")
-def test_log_in_codes_go_only_to_active_confirmed_accounts(db, outbox):
-    make_user("ok@example.com")
-    make_user("unconfirmed@example.com", confirmed=False)
-    make_user("gone@example.com", active=False)
+def test_log_in_codes_go_only_to_active_confirmed_accounts(user_factory, db, outbox):
+    user_factory("ok@example.com")
+    user_factory("unconfirmed@example.com", confirmed=False)
+    user_factory("gone@example.com", active=False)
     for address in ("ok@example.com", "unconfirmed@example.com", "gone@example.com", "nobody@example.com"):
         code_send(email=address, purpose="login")
     delivered = outbox.deliver()
@@ -207,8 +207,8 @@ def test_log_in_codes_go_only_to_active_confirmed_accounts(db, outbox):
 
 
 @pytest.mark.usefixtures("no_limits")
-def test_no_sign_up_code_for_an_address_that_has_an_account(db, outbox):
-    make_user("taken@example.com")
+def test_no_sign_up_code_for_an_address_that_has_an_account(user_factory, db, outbox):
+    user_factory("taken@example.com")
     code_send(email="taken@example.com", purpose="signup")
     assert EmailCaptcha.objects.get().outcome == Outcome.WITHHELD
     for message in outbox.messages_to("taken@example.com"):  # at most a "you have an account" note
@@ -217,8 +217,8 @@ def test_no_sign_up_code_for_an_address_that_has_an_account(db, outbox):
 
 
 @pytest.mark.usefixtures("no_limits")
-def test_wrong_code_for_an_unknown_address_looks_like_any_wrong_code(db, outbox):
-    make_user("known@example.com")
+def test_wrong_code_for_an_unknown_address_looks_like_any_wrong_code(user_factory, db, outbox):
+    user_factory("known@example.com")
     code_send(email="known@example.com", purpose="login")
     code = code_from(outbox, "known@example.com")
     answers = {}
@@ -254,9 +254,9 @@ def test_unknown_purpose_is_refused(db):
         code_send(email="a@example.com", purpose="admin")
 
 
-def test_the_code_is_never_kept_or_logged_in_clear(db, outbox, redis_client, caplog, client):
+def test_the_code_is_never_kept_or_logged_in_clear(user_factory, db, outbox, redis_client, caplog, client):
     caplog.set_level(logging.DEBUG)
-    make_user("secret@example.com")
+    user_factory("secret@example.com")
     response = client.post(
         "/accounts/code/",
         json.dumps({"email": "secret@example.com", "purpose": "login"}),

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("redis_cache")]
 
 @pytest.fixture
 def page(live_server, monkeypatch):
-    from conftest import service_missing
+    from testing.fixtures import service_missing
 
     # Playwright's sync API keeps an event loop running in this thread; the test's own ORM calls
     # are still plain synchronous code.

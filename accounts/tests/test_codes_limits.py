@@ -9,9 +9,10 @@ import time_machine
 from django.db import connections
 from django.test import Client
 
+from accounts.conf import settings as app_settings
 from accounts.models import EmailCaptcha
 
-from .code_helpers import MORNING, code_from, make_user, other_code
+from .code_helpers import MORNING, code_from, other_code
 
 pytestmark = pytest.mark.usefixtures("redis_cache")
 
@@ -62,7 +63,7 @@ def test_one_code_a_minute_per_address_however_many_ask_at_once(transactional_db
 
 
 def test_five_codes_an_hour_per_address(transactional_db, settings):
-    settings.ACCOUNTS_RATE_LIMITS = {**settings.ACCOUNTS_RATE_LIMITS, "code_send": "5/h/key,20/h/ip"}
+    settings.ACCOUNTS_RATE_LIMITS = {**app_settings.ACCOUNTS_RATE_LIMITS, "code_send": "5/h/key,20/h/ip"}
     with time_machine.travel(MORNING, tick=False):
         statuses = at_once([send("hourly@example.com", ip=f"198.51.100.{n}") for n in range(12)])
     assert sorted(statuses) == [202] * 5 + [429] * 7
@@ -93,9 +94,9 @@ def test_forwarded_for_is_only_believed_from_a_trusted_proxy(transactional_db, s
     }
 
 
-def test_concurrent_guesses_get_no_more_tries_than_allowed(transactional_db, settings, outbox):
+def test_concurrent_guesses_get_no_more_tries_than_allowed(user_factory, transactional_db, settings, outbox):
     settings.ACCOUNTS_RATE_LIMITS_ENABLED = False
-    make_user("target@example.com")
+    user_factory("target@example.com")
     Client().post("/accounts/login/code/", {"email": "target@example.com"})
     wrong = other_code(code_from(outbox, "target@example.com"))
 
@@ -106,14 +107,14 @@ def test_concurrent_guesses_get_no_more_tries_than_allowed(transactional_db, set
     results = at_once([guess] * 12)
     assert all(status == 400 for status, _body in results)
     compared = [body for _status, body in results if "tried too many times" not in body]
-    assert len(compared) == settings.ACCOUNTS_CODE_MAX_ATTEMPTS
+    assert len(compared) == app_settings.ACCOUNTS_CODE_MAX_ATTEMPTS
     captcha = EmailCaptcha.objects.get()
-    assert captcha.outcome == "exhausted" and captcha.attempts == settings.ACCOUNTS_CODE_MAX_ATTEMPTS
+    assert captcha.outcome == "exhausted" and captcha.attempts == app_settings.ACCOUNTS_CODE_MAX_ATTEMPTS
 
 
-def test_concurrent_right_codes_log_in_once(transactional_db, settings, outbox):
+def test_concurrent_right_codes_log_in_once(user_factory, transactional_db, settings, outbox):
     settings.ACCOUNTS_RATE_LIMITS_ENABLED = False
-    make_user("twice@example.com")
+    user_factory("twice@example.com")
     Client().post("/accounts/login/code/", {"email": "twice@example.com"})
     code = code_from(outbox, "twice@example.com")
 

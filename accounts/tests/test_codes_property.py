@@ -9,8 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .code_helpers import no_limits  # noqa: F401
-
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_cache", "no_limits")]
 
 PROPERTY = settings(

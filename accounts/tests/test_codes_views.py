@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from accounts.conf import settings as app_settings
 from accounts.models import EmailCaptcha
 
-from .code_helpers import MORNING, code_from, make_user, no_limits, other_code  # noqa: F401
+from .code_helpers import MORNING, code_from, other_code  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_cache")]
 JSON = {"accept": "application/json"}
@@ -133,9 +134,9 @@ def test_get_shows_a_page_to_ask_for_a_code(client):
 # No enumeration
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("purpose", ["login", "signup"])
-def test_send_answers_the_same_for_known_and_unknown_addresses(client, outbox, purpose):
-    make_user("member@example.com")
-    make_user("pending@example.com", confirmed=False)
+def test_send_answers_the_same_for_known_and_unknown_addresses(user_factory, client, outbox, purpose):
+    user_factory("member@example.com")
+    user_factory("pending@example.com", confirmed=False)
     answers = {}
     with time_machine.travel(MORNING, tick=False):
         for address in ("member@example.com", "pending@example.com", "stranger@example.com"):
@@ -156,8 +157,8 @@ def test_send_answers_the_same_for_known_and_unknown_addresses(client, outbox, p
 
 
 @pytest.mark.parametrize("purpose", ["login", "signup"])
-def test_form_send_answers_the_same_for_known_and_unknown_addresses(client, outbox, purpose):
-    make_user("member2@example.com")
+def test_form_send_answers_the_same_for_known_and_unknown_addresses(user_factory, client, outbox, purpose):
+    user_factory("member2@example.com")
     seen = set()
     for address in ("member2@example.com", "stranger2@example.com"):
         client = Client()
@@ -167,8 +168,8 @@ def test_form_send_answers_the_same_for_known_and_unknown_addresses(client, outb
     assert len(seen) == 2, seen
 
 
-def test_login_code_page_answers_the_same_for_known_and_unknown_addresses(client, outbox):
-    make_user("known3@example.com")
+def test_login_code_page_answers_the_same_for_known_and_unknown_addresses(user_factory, client, outbox):
+    user_factory("known3@example.com")
     pages = []
     for address in ("known3@example.com", "unknown3@example.com"):
         response = client.post("/accounts/login/code/", {"email": address}, follow=True)
@@ -187,8 +188,8 @@ def test_login_code_page_answers_the_same_for_known_and_unknown_addresses(client
 # ------------------------------------------------------------------------------------------------
 # Log in by code
 # ------------------------------------------------------------------------------------------------
-def test_log_in_with_an_emailed_code(client, outbox):
-    user = make_user("login@example.com")
+def test_log_in_with_an_emailed_code(user_factory, client, outbox):
+    user = user_factory("login@example.com")
     page = client.get("/accounts/login/code/")
     assert page.status_code == 200 and b'name="email"' in page.content
     response = client.post("/accounts/login/code/", {"email": "Login@Example.com"})
@@ -206,8 +207,8 @@ def test_log_in_with_an_emailed_code(client, outbox):
     assert again.status_code == 400 and "_auth_user_id" not in client.session
 
 
-def test_log_in_by_code_keeps_a_safe_next(client, outbox):
-    make_user("next@example.com")
+def test_log_in_by_code_keeps_a_safe_next(user_factory, client, outbox):
+    user_factory("next@example.com")
     response = client.post("/accounts/login/code/?next=/accounts/password/change/", {"email": "next@example.com"})
     assert response["Location"] == "/accounts/login/code/confirm/?next=%2Faccounts%2Fpassword%2Fchange%2F"
     code = code_from(outbox, "next@example.com")
@@ -217,8 +218,8 @@ def test_log_in_by_code_keeps_a_safe_next(client, outbox):
     assert response["Location"] == "/"
 
 
-def test_wrong_code_shows_the_error_next_to_the_field(client, outbox):
-    make_user("wrong@example.com")
+def test_wrong_code_shows_the_error_next_to_the_field(user_factory, client, outbox):
+    user_factory("wrong@example.com")
     client.post("/accounts/login/code/", {"email": "wrong@example.com"})
     code = code_from(outbox, "wrong@example.com")
     response = client.post("/accounts/login/code/confirm/", {"email": "wrong@example.com", "code": other_code(code)})
@@ -230,8 +231,8 @@ def test_wrong_code_shows_the_error_next_to_the_field(client, outbox):
     assert response.status_code == 400 and b"6-digit code" in response.content
 
 
-def test_no_log_in_for_an_account_deactivated_after_the_code_was_sent(client, outbox):
-    user = make_user("banned@example.com")
+def test_no_log_in_for_an_account_deactivated_after_the_code_was_sent(user_factory, client, outbox):
+    user = user_factory("banned@example.com")
     client.post("/accounts/login/code/", {"email": "banned@example.com"})
     code = code_from(outbox, "banned@example.com")
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
@@ -240,7 +241,7 @@ def test_no_log_in_for_an_account_deactivated_after_the_code_was_sent(client, ou
 
 
 def test_checking_codes_too_fast_is_429(client, settings, outbox):
-    settings.ACCOUNTS_RATE_LIMITS = {**settings.ACCOUNTS_RATE_LIMITS, "code_verify": "3/m/key"}
+    settings.ACCOUNTS_RATE_LIMITS = {**app_settings.ACCOUNTS_RATE_LIMITS, "code_verify": "3/m/key"}
     with time_machine.travel(MORNING, tick=False):
         statuses = [
             client.post("/accounts/login/code/confirm/", {"email": "slow@example.com", "code": "000000"}).status_code
@@ -267,7 +268,7 @@ def test_signup_page_has_a_send_code_button_that_works_without_javascript(client
     button = re.search(r"<button[^>]*data-send-code[^>]*>", page, re.S).group(0)
     assert 'formaction="/accounts/code/?purpose=signup&amp;next=/accounts/signup/"' in button
     assert "formnovalidate" in button
-    assert "js/send-code.js" in page
+    assert "accounts/send-code.js" in page
     # The first submit button in the form (the one Enter presses) still signs up.
     form = page[page.index('id="signup-form"') :]
     first = re.search(r"<button[^>]*>", form).group(0)

@@ -5,7 +5,7 @@ import pytest
 
 from notifications.models import OutboundEmail
 
-from .support import PASSWORD, clean_cache, links_in, make_user  # noqa: F401
+from .support import PASSWORD, links_in  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_cache")]
 
@@ -19,10 +19,10 @@ def answer(client, email, password=PASSWORD):
     return response.status_code, response["Location"], shown
 
 
-def test_a_probe_loop_learns_nothing_and_is_cut_off(client, outbox):
-    user = make_user()
+def test_a_probe_loop_learns_nothing_and_is_cut_off(client, outbox, user_factory):
+    user = user_factory()
     for n in range(5):
-        make_user(email=f"taken{n}@example.com", username=f"taken{n}")
+        user_factory(email=f"taken{n}@example.com", username=f"taken{n}")
     client.force_login(user)
     answers = {"taken": [], "free": []}
     for n in range(5):

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from notifications.models import OutboundEmail
 
-from .support import NEW_PASSWORDS, PASSWORD, clean_cache, html_of, link_path, make_user  # noqa: F401
+from .support import NEW_PASSWORDS, PASSWORD, html_of, link_path  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -139,8 +139,8 @@ def test_signup_with_a_wrong_code_is_a_field_error_and_creates_nothing(client, o
     assert not users().exists()
 
 
-def test_signup_with_a_taken_address_answers_as_for_a_new_one(client, outbox):
-    owner = make_user(email="new@example.com", username="owner")
+def test_signup_with_a_taken_address_answers_as_for_a_new_one(user_factory, client, outbox):
+    owner = user_factory(email="new@example.com", username="owner")
     fresh = Client()
 
     taken = client.post("/accounts/signup/", {**SIGNUP, "email": "NEW@example.com"})
@@ -159,8 +159,8 @@ def test_signup_with_a_taken_address_answers_as_for_a_new_one(client, outbox):
     assert "/accounts/password/reset/" in notice.body
 
 
-def test_signup_with_an_unconfirmed_taken_address_mails_a_working_link(client, outbox):
-    owner = make_user(email="new@example.com", username="owner", confirmed=False)
+def test_signup_with_an_unconfirmed_taken_address_mails_a_working_link(user_factory, client, outbox):
+    owner = user_factory(email="new@example.com", username="owner", confirmed=False)
     client.post("/accounts/signup/", SIGNUP)
     path = link_path(outbox.last_to("new@example.com"), "/accounts/confirm/")
     assert OutboundEmail.objects.get().sensitive
@@ -172,9 +172,9 @@ def test_signup_with_an_unconfirmed_taken_address_mails_a_working_link(client, o
     assert owner.check_password(NEW_PASSWORDS["new_password1"]) and not owner.check_password(PASSWORD)
 
 
-def test_resend_answers_the_same_for_every_address(client, outbox):
-    make_user(email="waiting@example.com", username="waiting", confirmed=False)
-    make_user(email="done@example.com", username="done")
+def test_resend_answers_the_same_for_every_address(user_factory, client, outbox):
+    user_factory(email="waiting@example.com", username="waiting", confirmed=False)
+    user_factory(email="done@example.com", username="done")
     answers = {}
     for email in ("waiting@example.com", "done@example.com", "nobody@example.com"):
         browser = Client()
@@ -191,8 +191,8 @@ def test_resend_answers_the_same_for_every_address(client, outbox):
     assert link_path(delivered[0], "/accounts/confirm/")
 
 
-def test_resend_button_on_the_login_page_sends_a_link(client, outbox):
-    make_user(confirmed=False)
+def test_resend_button_on_the_login_page_sends_a_link(user_factory, client, outbox):
+    user_factory(confirmed=False)
     body = client.post("/accounts/login/", {"username": "ada", "password": PASSWORD}).content.decode()
     assert 'name="email" value="ada@example.com"' in body
     response = client.post("/accounts/confirm/resend/", {"email": "ada@example.com"})
@@ -201,13 +201,13 @@ def test_resend_button_on_the_login_page_sends_a_link(client, outbox):
     assert client.post(path, NEW_PASSWORDS).status_code == 302  # the account was not made in this browser
 
 
-def test_confirmation_mail_is_in_the_users_language(outbox, monkeypatch):
+def test_confirmation_mail_is_in_the_users_language(user_factory, outbox, monkeypatch):
     from accounts import services
 
     seen = []
     real = services.email_send
     monkeypatch.setattr(services, "email_send", lambda **kw: seen.append(kw["language"]) or real(**kw))
-    user = make_user(confirmed=False, language="zh-hans")
+    user = user_factory(confirmed=False, language="zh-hans")
     services.confirmation_send(user=user)
     services.password_changed_notify(user=user)
     assert seen == ["zh-hans", "zh-hans"]
@@ -216,8 +216,8 @@ def test_confirmation_mail_is_in_the_users_language(outbox, monkeypatch):
 # ------------------------------------------------------------------------------------------------
 # Password reset
 # ------------------------------------------------------------------------------------------------
-def test_password_reset_end_to_end(client, outbox):
-    user = make_user(confirmed=False)
+def test_password_reset_end_to_end(user_factory, client, outbox):
+    user = user_factory(confirmed=False)
     other_session = Client()
     other_session.force_login(user)
     assert logged_in_user(other_session) == user
@@ -258,8 +258,8 @@ def test_password_reset_end_to_end(client, outbox):
     assert response.status_code == 302
 
 
-def test_password_reset_answers_the_same_for_unknown_addresses(outbox):
-    make_user()
+def test_password_reset_answers_the_same_for_unknown_addresses(user_factory, outbox):
+    user_factory()
     known, unknown = Client(), Client()
     a = known.post("/accounts/password/reset/", {"email": "ada@example.com"})
     b = unknown.post("/accounts/password/reset/", {"email": "nobody@example.com"})
@@ -268,8 +268,8 @@ def test_password_reset_answers_the_same_for_unknown_addresses(outbox):
     assert [m.to for m in outbox.deliver()] == [["ada@example.com"]]
 
 
-def test_password_reset_link_expires(client, outbox):
-    make_user()
+def test_password_reset_link_expires(user_factory, client, outbox):
+    user_factory()
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         client.post("/accounts/password/reset/", {"email": "ada@example.com"})
@@ -281,8 +281,8 @@ def test_password_reset_link_expires(client, outbox):
     assert users().get().check_password(PASSWORD)
 
 
-def test_password_change_keeps_this_session_and_ends_the_others(client, outbox):
-    user = make_user()
+def test_password_change_keeps_this_session_and_ends_the_others(user_factory, client, outbox):
+    user = user_factory()
     client.force_login(user)
     other = Client()
     other.force_login(user)
@@ -300,8 +300,8 @@ def test_password_change_keeps_this_session_and_ends_the_others(client, outbox):
 # ------------------------------------------------------------------------------------------------
 # Email change
 # ------------------------------------------------------------------------------------------------
-def test_email_change_takes_effect_only_after_its_link(client, outbox):
-    user = make_user()
+def test_email_change_takes_effect_only_after_its_link(user_factory, client, outbox):
+    user = user_factory()
     client.force_login(user)
     response = client.post("/accounts/email/change/", {"email": "Moved@Example.com", "password": PASSWORD})
     assert response.status_code == 302
@@ -329,12 +329,12 @@ def test_email_change_takes_effect_only_after_its_link(client, outbox):
     assert client.post("/accounts/login/", {"username": "moved@example.com", "password": PASSWORD}).status_code == 302
 
 
-def test_email_change_link_refused_when_the_address_was_taken_meanwhile(client, outbox):
-    user = make_user()
+def test_email_change_link_refused_when_the_address_was_taken_meanwhile(user_factory, client, outbox):
+    user = user_factory()
     client.force_login(user)
     client.post("/accounts/email/change/", {"email": "moved@example.com", "password": PASSWORD})
     path = link_path(outbox.last_to("moved@example.com"), "/accounts/email/change/confirm/")
-    make_user(email="moved@example.com", username="grace")
+    user_factory(email="moved@example.com", username="grace")
     response = client.post(path)
     assert response.status_code == 400
     assert "Another account uses this address" in response.content.decode()

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 
-from .support import PASSWORD, clean_cache, links_in  # noqa: F401
+from .support import PASSWORD, links_in  # noqa: F401
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@ import pytest
 
 from accounts.forms import EmailChangeForm, EmailForm, LoginForm, PasswordResetForm, SignupForm
 
-from .support import PASSWORD, clean_cache, make_user  # noqa: F401
+from .support import PASSWORD  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +63,14 @@ def test_weak_passwords_are_refused_by_djangos_validators(password):
     assert "password2" in form.errors
 
 
-def test_username_that_collides_in_another_case():
-    make_user(username="Newbie", email="first@example.com")
+def test_username_that_collides_in_another_case(user_factory):
+    user_factory(username="Newbie", email="first@example.com")
     form = signup(username="nEWBIE")
     assert form.errors["username"] == ["That username is taken."]
 
 
-def test_existing_address_in_another_case_is_flagged_not_an_error():
-    make_user(email="new@example.com", username="first")
+def test_existing_address_in_another_case_is_flagged_not_an_error(user_factory):
+    user_factory(email="new@example.com", username="first")
     form = signup(email="NEW@example.com")
     assert form.is_valid(), form.errors
     assert form.existing_account is True
@@ -89,9 +89,9 @@ def test_code_is_not_checked_while_other_fields_are_wrong(outbox):
     assert code_consume(email="new@example.com", purpose="signup", code=code) is None
 
 
-def test_login_form_accepts_long_email_addresses():
+def test_login_form_accepts_long_email_addresses(user_factory):
     long_email = "a.very.long.address.indeed@subdomain.example.com"
-    make_user(email=long_email)
+    user_factory(email=long_email)
     form = LoginForm(data={"username": long_email.upper(), "password": PASSWORD})
     assert form.is_valid(), form.errors
     assert form.get_user().email == long_email
@@ -105,16 +105,16 @@ def test_login_form_rejects_bad_input(username):
     assert "username" in form.errors
 
 
-def test_login_refuses_unconfirmed_account_with_right_password():
-    user = make_user(confirmed=False)
+def test_login_refuses_unconfirmed_account_with_right_password(user_factory):
+    user = user_factory(confirmed=False)
     form = LoginForm(data={"username": "ada", "password": PASSWORD})
     assert not form.is_valid()
     assert form.non_field_errors().as_data()[0].code == "unconfirmed"
     assert form.unconfirmed_user == user
 
 
-def test_login_wrong_password_does_not_reveal_confirmation_state():
-    make_user(confirmed=False)
+def test_login_wrong_password_does_not_reveal_confirmation_state(user_factory):
+    user_factory(confirmed=False)
     form = LoginForm(data={"username": "ada", "password": "wrong"})
     assert not form.is_valid()
     assert form.non_field_errors().as_data()[0].code == "invalid_login"
@@ -129,9 +129,9 @@ def test_email_only_forms_reject_bad_addresses(form_class, value):
     assert "email" in form.errors
 
 
-def test_email_change_form():
-    user = make_user()
-    make_user(email="taken@example.com", username="grace")
+def test_email_change_form(user_factory):
+    user = user_factory()
+    user_factory(email="taken@example.com", username="grace")
     # A taken address is valid here: the service mails its owner, and the page answers alike.
     assert EmailChangeForm(user, data={"email": "Taken@Example.com", "password": PASSWORD}).is_valid()
     assert EmailChangeForm(user, data={"email": "ADA@example.com", "password": PASSWORD}).errors["email"] == [

@@ -19,7 +19,7 @@ from django.test import Client
 from accounts.identity import email_canonical, login_key, username_key
 from accounts.models import EmailCaptcha
 
-from .code_helpers import MORNING, code_from, make_user
+from .code_helpers import MORNING, code_from
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_cache")]
 
@@ -66,8 +66,8 @@ def test_what_has_no_canonical_form_is_refused(typed, code):
     assert raised.value.code == code
 
 
-def test_lookalike_login_code_mails_nobody_and_never_logs_in_as_carol(client, outbox):
-    carol = make_user("carol@gmail.com", username="carol")
+def test_lookalike_login_code_mails_nobody_and_never_logs_in_as_carol(client, outbox, user_factory):
+    carol = user_factory("carol@gmail.com", username="carol")
     with time_machine.travel(MORNING, tick=False):
         assert client.post("/accounts/login/code/", {"email": LOOKALIKE}).status_code == 302
         delivered = outbox.deliver()
@@ -86,8 +86,8 @@ def test_lookalike_login_code_mails_nobody_and_never_logs_in_as_carol(client, ou
     assert get_user_model().objects.get(pk=carol.pk).email == "carol@gmail.com"
 
 
-def test_login_code_goes_to_the_stored_address_whatever_the_spelling(client, outbox):
-    make_user("carol@gmail.com", username="carol")
+def test_login_code_goes_to_the_stored_address_whatever_the_spelling(client, outbox, user_factory):
+    user_factory("carol@gmail.com", username="carol")
     with time_machine.travel(MORNING, tick=False):
         client.post("/accounts/login/code/", {"email": "CAROL@ｇｍａｉｌ.ｃｏｍ"})
         message = outbox.last_to("carol@gmail.com")
@@ -98,8 +98,8 @@ def test_login_code_goes_to_the_stored_address_whatever_the_spelling(client, out
         assert client.session["_auth_user_id"]
 
 
-def test_every_spelling_shares_one_rate_limit_bucket(outbox):
-    make_user("carol@gmail.com", username="carol")
+def test_every_spelling_shares_one_rate_limit_bucket(outbox, user_factory):
+    user_factory("carol@gmail.com", username="carol")
     spellings = [
         "carol@gmail.com",
         "CAROL@gmail.com",
@@ -132,8 +132,8 @@ def test_signup_page_refuses_a_non_ascii_local_part(client):
     assert not get_user_model().objects.exists()
 
 
-def test_signup_with_another_spelling_of_a_taken_address_makes_no_second_account(client, outbox):
-    make_user("carol@gmail.com", username="carol")
+def test_signup_with_another_spelling_of_a_taken_address_makes_no_second_account(client, outbox, user_factory):
+    user_factory("carol@gmail.com", username="carol")
     password = "a long enough pass 2"
     data = {"email": "Carol@ｇｍａｉｌ.ｃｏｍ", "username": "carol2", "password1": password, "password2": password}
     assert client.post("/accounts/signup/", data).status_code == 302
@@ -141,16 +141,16 @@ def test_signup_with_another_spelling_of_a_taken_address_makes_no_second_account
     assert outbox.last_to("carol@gmail.com").to == ["carol@gmail.com"]  # the owner is told
 
 
-def test_the_database_refuses_a_second_spelling(postgres):
-    make_user("carol@gmail.com", username="carol")
+def test_the_database_refuses_a_second_spelling(postgres, user_factory):
+    user_factory("carol@gmail.com", username="carol")
     for email, username in [("CAROL@ｇｍａｉｌ.com", "other"), ("x@example.com", "CAROL")]:
         with pytest.raises(IntegrityError), transaction.atomic():
             get_user_model()(email=email, username=username, password="!").save()
     assert get_user_model().objects.count() == 1
 
 
-def test_usernames_have_one_normal_form(client):
-    make_user("carol@gmail.com", username="Carol", password="a long enough pass 1")
+def test_usernames_have_one_normal_form(client, user_factory):
+    user_factory("carol@gmail.com", username="Carol", password="a long enough pass 1")
     users = get_user_model().objects
     assert users.get(username="Carol").username_key == "carol"
     assert users.get_by_natural_key("ＣＡＲＯＬ").username == "Carol"  # NFKC, then case-folded

@@ -7,7 +7,7 @@ from django.test import Client
 from accounts import services
 from accounts.tokens import TokenInvalid, confirm_token_generator
 
-from .support import NEW_PASSWORDS, PASSWORD, clean_cache, link_path, make_user  # noqa: F401
+from .support import NEW_PASSWORDS, PASSWORD, link_path  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,8 @@ def thief_requests_a_change(user, outbox):
     return thief, link_path(outbox.last_to("thief@example.com"), "/accounts/email/change/confirm/")
 
 
-def test_a_password_reset_kills_the_thiefs_email_change_link(outbox):
-    user = make_user()
+def test_a_password_reset_kills_the_thiefs_email_change_link(outbox, user_factory):
+    user = user_factory()
     thief, path = thief_requests_a_change(user, outbox)
     owner = Client()  # notices, and resets the password through the emailed link
     owner.post("/accounts/password/reset/", {"email": "ada@example.com"})
@@ -33,8 +33,8 @@ def test_a_password_reset_kills_the_thiefs_email_change_link(outbox):
     assert user.email == "ada@example.com"
 
 
-def test_a_password_change_kills_the_email_change_link(outbox):
-    user = make_user()
+def test_a_password_change_kills_the_email_change_link(outbox, user_factory):
+    user = user_factory()
     _thief, path = thief_requests_a_change(user, outbox)
     owner = Client()
     owner.force_login(user)
@@ -45,8 +45,8 @@ def test_a_password_change_kills_the_email_change_link(outbox):
     assert user.email == "ada@example.com"
 
 
-def test_a_change_of_address_or_password_kills_a_confirmation_link():
-    user = make_user(confirmed=False)
+def test_a_change_of_address_or_password_kills_a_confirmation_link(user_factory):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     assert services.email_confirm_check(token=token) == user
     user.set_password("something else entirely")

@@ -4,13 +4,13 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from .support import NEW_PASSWORDS, clean_cache, link_path, make_user  # noqa: F401
+from .support import NEW_PASSWORDS, link_path  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_session_keeps_no_working_reset_token(client, outbox):
-    user = make_user()
+def test_the_session_keeps_no_working_reset_token(client, outbox, user_factory):
+    user = user_factory()
     client.post("/accounts/password/reset/", {"email": "ada@example.com"})
     path = link_path(outbox.last_to("ada@example.com"), "/accounts/password/reset/")
     uidb64, token = path.split("/")[-3:-1]

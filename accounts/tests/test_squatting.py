@@ -4,14 +4,14 @@ owner uses; unconfirmed accounts are deleted after the confirmation timeout."""
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
+from accounts.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from accounts import tasks
 
-from .support import NEW_PASSWORDS, clean_cache, link_path, make_user  # noqa: F401
+from .support import NEW_PASSWORDS, link_path  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -60,12 +60,12 @@ def test_the_browser_that_signed_up_keeps_its_password(client, outbox):
     assert logs_in("the victim's own passphrase")
 
 
-def test_unconfirmed_accounts_older_than_the_timeout_are_deleted():
+def test_unconfirmed_accounts_older_than_the_timeout_are_deleted(user_factory):
     old = timezone.now() - timedelta(seconds=settings.ACCOUNTS_CONFIRM_TIMEOUT + 60)
-    make_user(email="stale@example.com", username="stale", confirmed=False, date_joined=old)
-    make_user(email="fresh@example.com", username="fresh", confirmed=False)
-    make_user(email="done@example.com", username="done", date_joined=old)
-    make_user(email="staff@example.com", username="staff", confirmed=False, date_joined=old, is_staff=True)
+    user_factory(email="stale@example.com", username="stale", confirmed=False, date_joined=old)
+    user_factory(email="fresh@example.com", username="fresh", confirmed=False)
+    user_factory(email="done@example.com", username="done", date_joined=old)
+    user_factory(email="staff@example.com", username="staff", confirmed=False, date_joined=old, is_staff=True)
     assert tasks.unconfirmed_prune() == 1
     assert sorted(get_user_model().objects.values_list("username", flat=True)) == ["done", "fresh", "staff"]
 

@@ -15,13 +15,11 @@ from accounts.tokens import (
     email_change_token_generator,
 )
 
-from .support import clean_cache, make_user  # noqa: F401
-
 pytestmark = pytest.mark.django_db
 
 
-def test_token_round_trip_carries_user_and_address():
-    user = make_user(confirmed=False)
+def test_token_round_trip_carries_user_and_address(user_factory):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     data = confirm_token_generator.read_token(token)
     assert {key: data[key] for key in ("u", "e")} == {"u": user.pk, "e": "ada@example.com"}
@@ -40,15 +38,15 @@ def test_token_round_trip_carries_user_and_address():
         lambda t: t + ":extra",
     ],
 )
-def test_tampered_tokens_are_invalid(mangle):
-    user = make_user(confirmed=False)
+def test_tampered_tokens_are_invalid(user_factory, mangle):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     with pytest.raises(TokenInvalid):
         confirm_token_generator.read_token(mangle(token))
 
 
-def test_token_expires_after_the_confirm_timeout():
-    user = make_user(confirmed=False)
+def test_token_expires_after_the_confirm_timeout(user_factory):
+    user = user_factory(confirmed=False)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         token = confirm_token_generator.make_token(user=user, email=user.email)
@@ -63,8 +61,8 @@ def test_token_expires_after_the_confirm_timeout():
     assert user.email_confirmed_at is None
 
 
-def test_confirm_timeout_is_read_from_settings_at_call_time():
-    user = make_user(confirmed=False)
+def test_confirm_timeout_is_read_from_settings_at_call_time(user_factory):
+    user = user_factory(confirmed=False)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         token = confirm_token_generator.make_token(user=user, email=user.email)
@@ -76,8 +74,8 @@ def test_confirm_timeout_is_read_from_settings_at_call_time():
             confirm_token_generator.read_token(token)
 
 
-def test_confirmation_is_single_use():
-    user = make_user(confirmed=False)
+def test_confirmation_is_single_use(user_factory):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     assert services.email_confirm(token=token, proofs=[services.signup_proof(user=user)]) == user
     user.refresh_from_db()
@@ -89,8 +87,8 @@ def test_confirmation_is_single_use():
     assert user.email_confirmed_at == confirmed_at
 
 
-def test_confirmation_token_is_bound_to_the_address_it_was_sent_to():
-    user = make_user(confirmed=False)
+def test_confirmation_token_is_bound_to_the_address_it_was_sent_to(user_factory):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     user.email = "other@example.com"
     user.save()
@@ -100,16 +98,16 @@ def test_confirmation_token_is_bound_to_the_address_it_was_sent_to():
     assert user.email_confirmed_at is None
 
 
-def test_token_for_a_deleted_user_is_invalid():
-    user = make_user(confirmed=False)
+def test_token_for_a_deleted_user_is_invalid(user_factory):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     user.delete()
     with pytest.raises(TokenInvalid):
         services.email_confirm(token=token)
 
 
-def test_tokens_of_one_kind_are_not_accepted_as_the_other():
-    user = make_user()
+def test_tokens_of_one_kind_are_not_accepted_as_the_other(user_factory):
+    user = user_factory()
     confirm = confirm_token_generator.make_token(user=user, email=user.email)
     change = email_change_token_generator.make_token(user=user, email="new@example.com")
     with pytest.raises(TokenInvalid):
@@ -118,8 +116,8 @@ def test_tokens_of_one_kind_are_not_accepted_as_the_other():
         confirm_token_generator.read_token(change)
 
 
-def test_tokens_survive_a_secret_key_rotation_but_not_a_dropped_key():
-    user = make_user(confirmed=False)
+def test_tokens_survive_a_secret_key_rotation_but_not_a_dropped_key(user_factory):
+    user = user_factory(confirmed=False)
     old_key, new_key = "old-key-" + "x" * 50, "new-key-" + "y" * 50
     with override_settings(SECRET_KEY=old_key):
         token = confirm_token_generator.make_token(user=user, email=user.email)
@@ -130,8 +128,8 @@ def test_tokens_survive_a_secret_key_rotation_but_not_a_dropped_key():
         assert services.email_confirm(token=token, proofs=[services.signup_proof(user=user)]) == user
 
 
-def test_email_change_token_dies_once_the_address_changed():
-    user = make_user()
+def test_email_change_token_dies_once_the_address_changed(user_factory):
+    user = user_factory()
     token = email_change_token_generator.make_token(user=user, email="new@example.com")
     other = email_change_token_generator.make_token(user=user, email="second@example.com")
     services.email_change_confirm(token=token)
@@ -143,10 +141,10 @@ def test_email_change_token_dies_once_the_address_changed():
         services.email_change_confirm(token=other)
 
 
-def test_email_change_token_refused_when_the_address_was_taken_meanwhile():
-    user = make_user()
+def test_email_change_token_refused_when_the_address_was_taken_meanwhile(user_factory):
+    user = user_factory()
     token = email_change_token_generator.make_token(user=user, email="new@example.com")
-    make_user(email="NEW@example.com".lower(), username="grace")
+    user_factory(email="NEW@example.com".lower(), username="grace")
     with pytest.raises(TokenAddressTaken):
         services.email_change_check(token=token)
     with pytest.raises(TokenAddressTaken):
@@ -155,8 +153,8 @@ def test_email_change_token_refused_when_the_address_was_taken_meanwhile():
     assert user.email == "ada@example.com"
 
 
-def test_email_change_token_expires():
-    user = make_user()
+def test_email_change_token_expires(user_factory):
+    user = user_factory()
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         token = email_change_token_generator.make_token(user=user, email="new@example.com")

@@ -9,7 +9,7 @@ from accounts import services
 from accounts.forms import SignupForm
 from notifications.models import OutboundEmail
 
-from .support import PASSWORD, clean_cache, make_user  # noqa: F401
+from .support import PASSWORD  # noqa: F401
 
 
 def raw_user(email, username):
@@ -21,15 +21,15 @@ def raw_user(email, username):
     "email, username",
     [("ADA@example.com", "other"), ("ada@EXAMPLE.COM", "other"), ("x@example.com", "ADA"), ("y@example.com", "aDa")],
 )
-def test_database_refuses_case_variants(postgres, email, username):
-    make_user(email="ada@example.com", username="ada")
+def test_database_refuses_case_variants(user_factory, postgres, email, username):
+    user_factory(email="ada@example.com", username="ada")
     with pytest.raises(IntegrityError), transaction.atomic():
         raw_user(email, username).save()
     assert get_user_model().objects.count() == 1
 
 
-def test_service_refuses_case_variants_and_sends_nothing(postgres):
-    make_user()
+def test_service_refuses_case_variants_and_sends_nothing(user_factory, postgres):
+    user_factory()
     with pytest.raises(IntegrityError):
         services.user_register(email="new@example.com", username="ADA", password=PASSWORD)
     with pytest.raises(IntegrityError):
@@ -38,8 +38,8 @@ def test_service_refuses_case_variants_and_sends_nothing(postgres):
     assert not OutboundEmail.objects.exists()  # the mail was in the rolled-back transaction
 
 
-def test_signup_that_loses_a_race_gets_a_field_error(postgres, client, monkeypatch):
-    make_user(email="first@example.com", username="Newbie")
+def test_signup_that_loses_a_race_gets_a_field_error(user_factory, postgres, client, monkeypatch):
+    user_factory(email="first@example.com", username="Newbie")
     # The form's own check passes (as if the other sign-up committed just after it ran).
     monkeypatch.setattr(SignupForm, "clean_username", lambda self: self.cleaned_data["username"])
     data = {"email": "new@example.com", "username": "newbie", "password1": PASSWORD, "password2": PASSWORD}

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from notifications.models import OutboundEmail
 
-from .support import PASSWORD, make_user
+from .support import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +29,13 @@ def assert_429(response):
 
 
 @pytest.mark.parametrize(
-    "path, make_known",
-    [
-        ("/accounts/confirm/resend/", lambda: make_user(confirmed=False)),
-        ("/accounts/password/reset/", lambda: make_user()),
-    ],
+    "path, known_confirmed",
+    [("/accounts/confirm/resend/", False), ("/accounts/password/reset/", True)],
 )
-def test_per_address_limit_answers_the_same_for_known_and_unknown(redis_cache, redis_client, path, make_known):
-    make_known()
+def test_per_address_limit_answers_the_same_for_known_and_unknown(
+    user_factory, redis_cache, redis_client, path, known_confirmed
+):
+    user_factory(confirmed=known_confirmed)
     for email in ("ada@example.com", "nobody@example.com"):
         first = Client().post(path, {"email": email})
         assert first.status_code == 302
@@ -66,8 +65,8 @@ def test_confirm_links_are_limited_per_ip(redis_cache):
 
 
 @override_settings(ACCOUNTS_RATE_LIMITS=LIMITS)
-def test_login_is_limited_per_login_name(redis_cache, client):
-    make_user()
+def test_login_is_limited_per_login_name(user_factory, redis_cache, client):
+    user_factory()
     for _ in range(3):
         assert client.post("/accounts/login/", {"username": "ada", "password": "wrong"}).status_code == 200
     assert_429(client.post("/accounts/login/", {"username": "ADA", "password": PASSWORD}))

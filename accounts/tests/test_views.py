@@ -6,7 +6,7 @@ from django.urls import reverse
 from accounts.tokens import confirm_token_generator, email_change_token_generator
 from notifications.models import OutboundEmail
 
-from .support import PASSWORD, clean_cache, make_user  # noqa: F401
+from .support import PASSWORD  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +42,21 @@ def test_anonymous_pages_render(client, name, needle):
 
 
 @pytest.mark.parametrize("name", ["accounts:password-change", "accounts:email-change"])
-def test_logged_in_pages_need_a_login(client, name):
+def test_logged_in_pages_need_a_login(user_factory, client, name):
     response = client.get(reverse(name))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login") + "?next=")
-    client.force_login(make_user())
+    client.force_login(user_factory())
     response = client.get(reverse(name))
     assert response.status_code == 200
     assert 'type="password"' in response.content.decode()
 
 
-def test_home_links_to_everything(client):
+def test_home_links_to_everything(user_factory, client):
     body = client.get("/").content.decode()
     for name in ("accounts:signup", "accounts:login", "accounts:password-reset", "accounts:confirm-resend"):
         assert f'href="{reverse(name)}"' in body
-    client.force_login(make_user(is_staff=True))
+    client.force_login(user_factory(is_staff=True))
     body = client.get("/").content.decode()
     assert "ada@example.com" in body and "ada" in body
     for name in ("accounts:password-change", "accounts:email-change", "admin:index"):
@@ -85,15 +85,15 @@ def test_signup_page_has_the_hook_for_the_code_button(client):
         "/accounts/email/change/",
     ],
 )
-def test_posts_without_a_csrf_token_are_refused(path):
+def test_posts_without_a_csrf_token_are_refused(user_factory, path):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(make_user())
+    client.force_login(user_factory())
     response = client.post(path, {"email": "ada@example.com"})
     assert response.status_code == 403
 
 
-def test_confirm_post_without_csrf_token_is_refused_and_confirms_nothing():
-    user = make_user(confirmed=False)
+def test_confirm_post_without_csrf_token_is_refused_and_confirms_nothing(user_factory):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     response = Client(enforce_csrf_checks=True).post(f"/accounts/confirm/{token}/")
     assert response.status_code == 403
@@ -101,8 +101,8 @@ def test_confirm_post_without_csrf_token_is_refused_and_confirms_nothing():
     assert user.email_confirmed_at is None
 
 
-def test_logout_is_post_only(client):
-    client.force_login(make_user())
+def test_logout_is_post_only(user_factory, client):
+    client.force_login(user_factory())
     assert client.get("/accounts/logout/").status_code == 405
     assert client.get("/").context["user"].is_authenticated
     response = client.post("/accounts/logout/")
@@ -140,8 +140,8 @@ def test_signup_errors_rerender_with_field_errors(client, changes, field):
     assert not OutboundEmail.objects.exists()
 
 
-def test_signup_username_colliding_in_another_case(client):
-    make_user(username="NewBie", email="first@example.com")
+def test_signup_username_colliding_in_another_case(user_factory, client):
+    user_factory(username="NewBie", email="first@example.com")
     response = client.post("/accounts/signup/", SIGNUP)
     assert response.status_code == 200
     assert response.context["form"].errors["username"] == ["That username is taken."]
@@ -150,7 +150,7 @@ def test_signup_username_colliding_in_another_case(client):
     assert not OutboundEmail.objects.exists()
 
 
-def test_signup_success_redirects_to_check_your_inbox(client):
+def test_signup_success_redirects_to_check_your_inbox(client, project_password_hashers):
     response = client.post("/accounts/signup/", {**SIGNUP, "email": "New@Example.com"})
     assert response.status_code in (302, 303)
     assert response["Location"] == reverse("accounts:confirm-sent")
@@ -168,8 +168,8 @@ def test_signup_stores_the_language_of_the_request(client):
     assert users().get().language == "zh-hans"
 
 
-def test_logged_in_user_is_sent_home_from_signup_and_login(client):
-    client.force_login(make_user())
+def test_logged_in_user_is_sent_home_from_signup_and_login(user_factory, client):
+    client.force_login(user_factory())
     assert client.get("/accounts/signup/")["Location"] == "/"
     assert client.get("/accounts/login/")["Location"] == "/"
 
@@ -177,8 +177,8 @@ def test_logged_in_user_is_sent_home_from_signup_and_login(client):
 # ------------------------------------------------------------------------------------------------
 # Confirmation links
 # ------------------------------------------------------------------------------------------------
-def test_confirm_get_shows_one_button_and_changes_nothing(client):
-    user = make_user(confirmed=False)
+def test_confirm_get_shows_one_button_and_changes_nothing(user_factory, client):
+    user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     response = client.get(f"/accounts/confirm/{token}/")
     assert response.status_code == 200
@@ -193,8 +193,8 @@ def test_confirm_get_shows_one_button_and_changes_nothing(client):
 
 
 @pytest.mark.parametrize("token", ["garbage", "x" * 300, "a:b:c", "%00"])
-def test_bad_confirm_tokens_get_a_400_page_with_a_way_to_a_new_link(client, token):
-    make_user(confirmed=False)
+def test_bad_confirm_tokens_get_a_400_page_with_a_way_to_a_new_link(user_factory, client, token):
+    user_factory(confirmed=False)
     for method in (client.get, client.post):
         response = method(f"/accounts/confirm/{token}/")
         assert response.status_code == 400
@@ -204,8 +204,8 @@ def test_bad_confirm_tokens_get_a_400_page_with_a_way_to_a_new_link(client, toke
     assert not users().filter(email_confirmed_at__isnull=False).exists()
 
 
-def test_email_change_confirm_pages(client):
-    user = make_user()
+def test_email_change_confirm_pages(user_factory, client):
+    user = user_factory()
     token = email_change_token_generator.make_token(user=user, email="new@example.com")
     response = client.get(f"/accounts/email/change/confirm/{token}/")
     assert response.status_code == 200
@@ -221,16 +221,16 @@ def test_email_change_confirm_pages(client):
 # Log-in
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("login", ["ada", "ADA", "ada@example.com", "Ada@Example.com"])
-def test_login_by_email_or_username_in_any_case(client, login):
-    make_user()
+def test_login_by_email_or_username_in_any_case(user_factory, client, login):
+    user_factory()
     response = client.post("/accounts/login/", {"username": login, "password": PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert client.get("/").context["user"].username == "ada"
 
 
-def test_login_keeps_a_safe_next_and_drops_an_unsafe_one(client):
-    make_user()
+def test_login_keeps_a_safe_next_and_drops_an_unsafe_one(user_factory, client):
+    user_factory()
     response = client.post(
         "/accounts/login/?next=/accounts/password/change/", {"username": "ada", "password": PASSWORD}
     )
@@ -240,8 +240,8 @@ def test_login_keeps_a_safe_next_and_drops_an_unsafe_one(client):
     assert response["Location"] == "/"
 
 
-def test_login_with_a_wrong_password(client):
-    make_user()
+def test_login_with_a_wrong_password(user_factory, client):
+    user_factory()
     response = client.post("/accounts/login/", {"username": "ada", "password": "wrong"})
     assert response.status_code == 200
     body = response.content.decode()
@@ -249,8 +249,8 @@ def test_login_with_a_wrong_password(client):
     assert 'value="ada"' in body and "wrong" not in body.split("<main>")[1]
 
 
-def test_unconfirmed_login_is_refused_with_a_resend_button(client):
-    make_user(confirmed=False)
+def test_unconfirmed_login_is_refused_with_a_resend_button(user_factory, client):
+    user_factory(confirmed=False)
     response = client.post("/accounts/login/", {"username": "ada", "password": PASSWORD})
     assert response.status_code == 200
     body = response.content.decode()
@@ -260,8 +260,8 @@ def test_unconfirmed_login_is_refused_with_a_resend_button(client):
     assert not client.get("/").context["user"].is_authenticated
 
 
-def test_inactive_account_cannot_log_in(client):
-    make_user(is_active=False)
+def test_inactive_account_cannot_log_in(user_factory, client):
+    user_factory(is_active=False)
     response = client.post("/accounts/login/", {"username": "ada", "password": PASSWORD})
     assert response.status_code == 200
     assert not client.get("/").context["user"].is_authenticated
@@ -278,8 +278,8 @@ def test_password_reset_bad_address_is_a_field_error(client, email):
     assert not OutboundEmail.objects.exists()
 
 
-def test_bad_password_reset_link_gets_a_400_page(client):
-    user = make_user()
+def test_bad_password_reset_link_gets_a_400_page(user_factory, client):
+    user = user_factory()
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
@@ -292,8 +292,8 @@ def test_bad_password_reset_link_gets_a_400_page(client):
         assert f'href="{reverse("accounts:password-reset")}"' in body
 
 
-def test_password_change_errors_are_field_errors(client):
-    user = make_user()
+def test_password_change_errors_are_field_errors(user_factory, client):
+    user = user_factory()
     client.force_login(user)
     response = client.post(
         "/accounts/password/change/",
@@ -311,9 +311,9 @@ def test_password_change_errors_are_field_errors(client):
     assert not OutboundEmail.objects.exists()
 
 
-def test_email_change_errors_are_field_errors_and_change_nothing(client):
-    user = make_user()
-    make_user(email="taken@example.com", username="grace")
+def test_email_change_errors_are_field_errors_and_change_nothing(user_factory, client):
+    user = user_factory()
+    user_factory(email="taken@example.com", username="grace")
     client.force_login(user)
     for data, field in [
         ({"email": "ADA@example.com", "password": PASSWORD}, "email"),

@@ -12,8 +12,8 @@ from django.contrib import admin
 from django.db import connection
 from django_celery_results.models import TaskResult
 
-from conftest import BASE_DIR, service_missing, worker_env
 from mailsite.celery import app
+from testing.fixtures import BASE_DIR, service_missing, worker_env
 
 CELERY = str(Path(sys.executable).with_name("celery"))
 QUEUES = ["email-urgent", "email-bulk", "default"]

@@ -14,8 +14,9 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.test import override_settings
 
 from accounts.models import EmailCaptcha
-from conftest import free_port, service_missing
 from notifications.models import OutboundEmail
+from testing.fixtures import service_missing
+from testing.servers import free_port
 
 PASSWORD = "correct horse battery staple"
 BRIEFLY = "briefly unavailable"

@@ -31,7 +31,9 @@ BAD = [
     pytest.param({"DEBUG": "0", "SECRET_KEY": ""}, ["SECRET_KEY"], id="no-secret-key"),
     pytest.param({"DEBUG": "ture"}, ["DEBUG"], id="debug-typo"),
     pytest.param({"REDIS_URL": "localhost:6379"}, ["REDIS_URL"], id="redis-url"),
-    pytest.param({"EMAIL_TIMEOUT": "soon"}, ["EMAIL_TIMEOUT"], id="email-timeout"),
+    pytest.param({"NOTIFICATIONS_EMAIL_TIMEOUT": "soon"}, ["NOTIFICATIONS_EMAIL_TIMEOUT"], id="email-timeout"),
+    pytest.param({"EMAIL_TIMEOUT": "soon"}, ["EMAIL_TIMEOUT"], id="email-timeout-older-name"),
+    pytest.param({"ACCOUNTS_TRUSTED_PROXIES": "nowhere"}, ["ACCOUNTS_TRUSTED_PROXIES"], id="trusted-proxies"),
     pytest.param({"EMAIL_PROVIDER": "smtp"}, ["EMAIL_URL"], id="smtp-without-url"),
     pytest.param({"EMAIL_PROVIDER": "smtp", "EMAIL_URL": "smtp://"}, ["EMAIL_URL"], id="smtp-without-host"),
     pytest.param(
@@ -134,9 +136,17 @@ def test_providers_are_wired_from_the_environment():
     assert "mailgun.EmailBackend" in mailgun and "http://mailgun.local/v3" in mailgun
 
 
+def test_app_settings_take_their_variable_or_its_older_name():
+    rate = "__import__('notifications.conf').conf.settings.NOTIFICATIONS_MAX_RATE"
+    assert show(rate) == "0.0"  # the app's default: the project sets nothing
+    assert show(rate, NOTIFICATIONS_MAX_RATE="14") == "14.0"
+    assert show(rate, EMAIL_MAX_RATE="3") == "3.0"
+    assert show(rate, NOTIFICATIONS_MAX_RATE="14", EMAIL_MAX_RATE="3") == "14.0"
+
+
 def test_sensitive_mail_is_kept_readable_only_in_debug():
-    assert show("settings.NOTIFICATIONS_KEEP_SENSITIVE", DEBUG="1") == "True"
-    assert show("settings.NOTIFICATIONS_KEEP_SENSITIVE", DEBUG="0") == "False"
+    assert show("__import__('notifications.conf').conf.settings.NOTIFICATIONS_KEEP_SENSITIVE", DEBUG="1") == "True"
+    assert show("__import__('notifications.conf').conf.settings.NOTIFICATIONS_KEEP_SENSITIVE", DEBUG="0") == "False"
 
 
 def test_the_default_mailer_is_the_outbox_and_nothing_deprecated_is_set():

@@ -10,9 +10,9 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from conftest import OUTBOX_MAILERS, free_port
 from notifications import delivery, providers
 from notifications.models import OutboundEmail
+from testing.fixtures import OUTBOX_MAILERS, free_port
 
 from .helpers import wait_status
 from .loopback import MAILGUN_DOMAIN, mailgun_api, mailgun_error, mailgun_form, mailgun_transport

@@ -11,9 +11,9 @@ from aiosmtpd.controller import Controller
 from django.core import mail
 from django.utils import timezone
 
-from conftest import BASE_DIR, RecordingHandler, SMTPServer, free_port, worker_env
 from notifications import tasks
 from notifications.models import OutboundEmail
+from testing.fixtures import BASE_DIR, RecordingHandler, SMTPServer, free_port, worker_env
 
 from .helpers import wait_log, wait_status, wait_until
 

@@ -28,16 +28,6 @@ T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
 
 
-def make_user(username, *, confirmed=True, **extra):
-    return get_user_model().objects.create_user(
-        username=username,
-        email=f"{username}@example.com",
-        password=None,
-        email_confirmed_at=timezone.now() if confirmed else None,
-        **extra,
-    )
-
-
 class Broker:
     """Tasks the services enqueued: (eta, recipient_id). run_due() runs those due, as a worker."""
 
@@ -90,11 +80,6 @@ def clock():
         yield traveller
 
 
-@pytest.fixture
-def bob(db):
-    return make_user("bob")
-
-
 def delivered(outbox, address):
     """Deliver what is queued, oldest first, and return every email `address` got, in order."""
     for pk in outbox.rows(status="queued").values_list("pk", flat=True):
@@ -109,8 +94,10 @@ def to_bob(outbox):
 # ------------------------------------------------------------------------------------------------
 # Follows
 # ------------------------------------------------------------------------------------------------
-def test_follow_records_the_pair_and_schedules_after_commit(bob, django_capture_on_commit_callbacks, broker):
-    alice = make_user("alice")
+def test_follow_records_the_pair_and_schedules_after_commit(
+    user_factory, bob, django_capture_on_commit_callbacks, broker
+):
+    alice = user_factory("alice")
     with django_capture_on_commit_callbacks() as callbacks:
         follow, created = follows.follow_create(follower=alice, followed=bob)
     assert created and follow.follower == alice and follow.followed == bob
@@ -121,8 +108,8 @@ def test_follow_records_the_pair_and_schedules_after_commit(bob, django_capture_
     assert FollowerAlertItem.objects.get().alerted_at is None
 
 
-def test_following_twice_is_a_no_op(bob, web, broker):
-    alice = make_user("alice")
+def test_following_twice_is_a_no_op(user_factory, bob, web, broker):
+    alice = user_factory("alice")
     web.follow(alice, bob)
     follow, created = web.follow(alice, bob)
     assert not created and follow.follower == alice
@@ -130,20 +117,20 @@ def test_following_twice_is_a_no_op(bob, web, broker):
     assert len(broker.tasks) == 1
 
 
-def test_follow_refuses_yourself_and_unconfirmed_followers(bob, web):
+def test_follow_refuses_yourself_and_unconfirmed_followers(user_factory, bob, web):
     with pytest.raises(follows.FollowError, match="yourself"):
         web.follow(bob, bob)
     with pytest.raises(follows.FollowError, match="Confirm your email"):
-        web.follow(make_user("carol", confirmed=False), bob)
+        web.follow(user_factory("carol", confirmed=False), bob)
     assert not Follow.objects.exists() and not FollowerAlertItem.objects.exists()
 
 
 # ------------------------------------------------------------------------------------------------
 # The alert and its email
 # ------------------------------------------------------------------------------------------------
-def test_first_follow_after_quiet_period_is_sent_promptly(bob, web, broker, outbox, clock, settings):
+def test_first_follow_after_quiet_period_is_sent_promptly(user_factory, bob, web, broker, outbox, clock, settings):
     settings.SITE_URL = "https://mail.example.org"
-    alice = make_user("alice", first_name="Alice", last_name="Liddell")
+    alice = user_factory("alice", first_name="Alice", last_name="Liddell")
     web.follow(alice, bob)
     broker.run_due()
 
@@ -167,8 +154,8 @@ def test_first_follow_after_quiet_period_is_sent_promptly(bob, web, broker, outb
     assert state.window_until == T0 + WINDOW and not state.digest_scheduled
 
 
-def test_headers_survive_delivery_to_the_transport(bob, web, broker, outbox):
-    web.follow(make_user("alice"), bob)
+def test_headers_survive_delivery_to_the_transport(user_factory, bob, web, broker, outbox):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     (message,) = to_bob(outbox)
     raw = message.message()
@@ -176,8 +163,8 @@ def test_headers_survive_delivery_to_the_transport(bob, web, broker, outbox):
     assert raw["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-def test_names_are_not_html_escaped_in_the_text_part(bob, web, broker, outbox):
-    web.follow(make_user("o.neil", first_name="Tom & Jerry", last_name="O'Neil"), bob)
+def test_names_are_not_html_escaped_in_the_text_part(user_factory, bob, web, broker, outbox):
+    web.follow(user_factory("o.neil", first_name="Tom & Jerry", last_name="O'Neil"), bob)
     broker.run_due()
     (message,) = to_bob(outbox)
     assert message.subject == "Tom & Jerry O'Neil is now following you"
@@ -185,8 +172,8 @@ def test_names_are_not_html_escaped_in_the_text_part(bob, web, broker, outbox):
     assert "Tom &amp; Jerry O&#x27;Neil" in message.alternatives[0][0]
 
 
-def test_rendered_in_the_recipients_language(db, web, broker, outbox):
-    recipient = make_user("li", language="zh-hans")
+def test_rendered_in_the_recipients_language(user_factory, db, web, broker, outbox):
+    recipient = user_factory("li", language="zh-hans")
     seen = []
 
     def record(sender, template, context, **kwargs):
@@ -196,7 +183,7 @@ def test_rendered_in_the_recipients_language(db, web, broker, outbox):
     template_rendered.connect(record)
     try:
         with translation.override("en"):
-            web.follow(make_user("alice"), recipient)
+            web.follow(user_factory("alice"), recipient)
             broker.run_due()
     finally:
         template_rendered.disconnect(record)
@@ -207,14 +194,14 @@ def test_rendered_in_the_recipients_language(db, web, broker, outbox):
 # ------------------------------------------------------------------------------------------------
 # Coalescing
 # ------------------------------------------------------------------------------------------------
-def test_follows_inside_the_window_become_one_digest_when_it_closes(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_follows_inside_the_window_become_one_digest_when_it_closes(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     assert len(to_bob(outbox)) == 1
 
     for minute, name in enumerate(["carol", "dave", "erin", "frank", "grace"], start=1):
         clock.move_to(T0 + timedelta(minutes=minute))
-        web.follow(make_user(name), bob)
+        web.follow(user_factory(name), bob)
         broker.run_due()
     assert len(to_bob(outbox)) == 1  # nothing more inside the window
     # One digest task, due when the window closes, however many follows came in.
@@ -235,22 +222,22 @@ def test_follows_inside_the_window_become_one_digest_when_it_closes(bob, web, br
     assert state.window_until == T0 + 2 * WINDOW and not state.digest_scheduled and state.alerts_sent == 2
 
 
-def test_a_digest_of_two_or_three_names_them_all(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_a_digest_of_two_or_three_names_them_all(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.shift(60)
-    web.follow(make_user("carol"), bob)
-    web.follow(make_user("dave"), bob)
+    web.follow(user_factory("carol"), bob)
+    web.follow(user_factory("dave"), bob)
     clock.move_to(T0 + WINDOW)
     broker.run_due()
     assert to_bob(outbox)[-1].subject == "carol and dave are now following you"
 
 
-def test_after_a_quiet_window_the_next_follow_is_prompt_again(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_after_a_quiet_window_the_next_follow_is_prompt_again(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.move_to(T0 + WINDOW + timedelta(seconds=1))
-    web.follow(make_user("carol"), bob)
+    web.follow(user_factory("carol"), bob)
     broker.run_due()
     assert [m.subject for m in to_bob(outbox)] == [
         "alice is now following you",
@@ -258,11 +245,11 @@ def test_after_a_quiet_window_the_next_follow_is_prompt_again(bob, web, broker, 
     ]
 
 
-def test_a_duplicate_process_task_sends_nothing_twice(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_a_duplicate_process_task_sends_nothing_twice(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.shift(60)
-    web.follow(make_user("carol"), bob)
+    web.follow(user_factory("carol"), bob)
     broker.run_due()
     clock.move_to(T0 + WINDOW)
     for _ in range(3):  # the eta task, the sweeper and a redelivery all arrive at the close
@@ -273,11 +260,11 @@ def test_a_duplicate_process_task_sends_nothing_twice(bob, web, broker, outbox, 
 # ------------------------------------------------------------------------------------------------
 # Unfollow before send, and the refollow loop
 # ------------------------------------------------------------------------------------------------
-def test_unfollow_before_send_removes_the_follower(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_unfollow_before_send_removes_the_follower(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.shift(60)
-    carol, dave = make_user("carol"), make_user("dave")
+    carol, dave = user_factory("carol"), user_factory("dave")
     web.follow(carol, bob)
     web.follow(dave, bob)
     broker.run_due()
@@ -287,8 +274,8 @@ def test_unfollow_before_send_removes_the_follower(bob, web, broker, outbox, clo
     assert [m.subject for m in to_bob(outbox)] == ["alice is now following you", "dave is now following you"]
 
 
-def test_an_alert_left_with_nobody_is_not_sent(bob, web, broker, outbox, clock):
-    alice = make_user("alice")
+def test_an_alert_left_with_nobody_is_not_sent(user_factory, bob, web, broker, outbox, clock):
+    alice = user_factory("alice")
     web.follow(alice, bob)
     web.unfollow(alice, bob)
     broker.run_due()
@@ -297,11 +284,11 @@ def test_an_alert_left_with_nobody_is_not_sent(bob, web, broker, outbox, clock):
     assert FollowerAlertState.objects.get(recipient=bob).window_until is None
 
 
-def test_a_digest_left_with_nobody_is_not_sent(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_a_digest_left_with_nobody_is_not_sent(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.shift(60)
-    carol = make_user("carol")
+    carol = user_factory("carol")
     web.follow(carol, bob)
     broker.run_due()
     web.unfollow(carol, bob)
@@ -312,8 +299,8 @@ def test_a_digest_left_with_nobody_is_not_sent(bob, web, broker, outbox, clock):
     assert state.window_until == T0 + WINDOW and not state.digest_scheduled
 
 
-def test_follow_unfollow_follow_never_alerts_twice_within_a_day(bob, web, broker, outbox, clock):
-    alice = make_user("alice")
+def test_follow_unfollow_follow_never_alerts_twice_within_a_day(user_factory, bob, web, broker, outbox, clock):
+    alice = user_factory("alice")
     for hour in range(23):  # the loop, again and again, all day long
         clock.move_to(T0 + timedelta(hours=hour))
         web.follow(alice, bob)
@@ -333,10 +320,10 @@ def test_follow_unfollow_follow_never_alerts_twice_within_a_day(bob, web, broker
     assert len(to_bob(outbox)) == 2  # a day later it is news again
 
 
-def test_refollow_inside_the_window_before_send_is_one_alert(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_refollow_inside_the_window_before_send_is_one_alert(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
-    carol = make_user("carol")
+    carol = user_factory("carol")
     clock.shift(60)
     web.follow(carol, bob)
     web.unfollow(carol, bob)
@@ -355,31 +342,31 @@ def test_refollow_inside_the_window_before_send_is_one_alert(bob, web, broker, o
     [{"confirmed": False}, {"is_active": False}],
     ids=["unconfirmed", "inactive"],
 )
-def test_no_alert_to_unconfirmed_or_inactive_users(db, web, broker, outbox, recipient_kwargs):
-    recipient = make_user("zoe", **recipient_kwargs)
+def test_no_alert_to_unconfirmed_or_inactive_users(user_factory, db, web, broker, outbox, recipient_kwargs):
+    recipient = user_factory("zoe", **recipient_kwargs)
     if recipient.is_active:
-        web.follow(make_user("alice"), recipient)
+        web.follow(user_factory("alice"), recipient)
     else:
         with pytest.raises(follows.FollowError):
-            web.follow(make_user("alice"), recipient)
+            web.follow(user_factory("alice"), recipient)
     broker.run_due()
     follows.follower_alerts_process(recipient_id=recipient.pk)
     assert delivered(outbox, "zoe@example.com") == []
 
 
-def test_no_alert_to_a_user_who_turned_them_off(bob, web, broker, outbox):
+def test_no_alert_to_a_user_who_turned_them_off(user_factory, bob, web, broker, outbox):
     follows.notification_preference_set(user=bob, follower_emails=False)
-    web.follow(make_user("alice"), bob)
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     follows.follower_alerts_process(recipient_id=bob.pk)
     assert to_bob(outbox) == []
 
 
-def test_turning_alerts_off_drops_a_pending_digest(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_turning_alerts_off_drops_a_pending_digest(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.shift(60)
-    web.follow(make_user("carol"), bob)
+    web.follow(user_factory("carol"), bob)
     broker.run_due()
     follows.notification_preference_set(user=bob, follower_emails=False)
     clock.move_to(T0 + WINDOW)
@@ -387,8 +374,8 @@ def test_turning_alerts_off_drops_a_pending_digest(bob, web, broker, outbox, clo
     assert len(to_bob(outbox)) == 1
 
 
-def test_recipient_unconfirmed_or_deactivated_after_the_follow_gets_nothing(bob, web, broker, outbox):
-    web.follow(make_user("alice"), bob)
+def test_recipient_unconfirmed_or_deactivated_after_the_follow_gets_nothing(user_factory, bob, web, broker, outbox):
+    web.follow(user_factory("alice"), bob)
     bob.is_active = False
     bob.save()
     broker.run_due()
@@ -407,8 +394,8 @@ def test_preference_is_created_lazily(bob):
 # ------------------------------------------------------------------------------------------------
 # Robustness: the sweeper, follows removed behind the service's back
 # ------------------------------------------------------------------------------------------------
-def test_sweeper_picks_up_a_follow_whose_task_was_lost(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_sweeper_picks_up_a_follow_whose_task_was_lost(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.tasks.clear()  # the broker lost it
     assert follows.follower_alerts_sweep() == 0  # not yet: it may still be on its way
     clock.shift(61)
@@ -418,11 +405,11 @@ def test_sweeper_picks_up_a_follow_whose_task_was_lost(bob, web, broker, outbox,
     assert follows.follower_alerts_sweep() == 0
 
 
-def test_sweeper_leaves_a_scheduled_digest_alone_and_rescues_a_lost_one(bob, web, broker, outbox, clock):
-    web.follow(make_user("alice"), bob)
+def test_sweeper_leaves_a_scheduled_digest_alone_and_rescues_a_lost_one(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
     broker.run_due()
     clock.shift(60)
-    web.follow(make_user("carol"), bob)
+    web.follow(user_factory("carol"), bob)
     broker.run_due()
     clock.shift(120)
     assert follows.follower_alerts_sweep() == 0  # its digest is due at the window's end
@@ -433,8 +420,8 @@ def test_sweeper_leaves_a_scheduled_digest_alone_and_rescues_a_lost_one(bob, web
     assert len(to_bob(outbox)) == 2
 
 
-def test_a_follow_deleted_outside_the_service_is_not_announced(bob, web, broker, outbox):
-    alice = make_user("alice")
+def test_a_follow_deleted_outside_the_service_is_not_announced(user_factory, bob, web, broker, outbox):
+    alice = user_factory("alice")
     web.follow(alice, bob)
     Follow.objects.filter(follower=alice).delete()  # e.g. in the admin
     broker.run_due()
@@ -442,8 +429,8 @@ def test_a_follow_deleted_outside_the_service_is_not_announced(bob, web, broker,
     assert not FollowerAlertItem.objects.exists()
 
 
-def test_prune_forgets_alerted_pairs_after_a_day(bob, web, broker, clock):
-    alice = make_user("alice")
+def test_prune_forgets_alerted_pairs_after_a_day(user_factory, bob, web, broker, clock):
+    alice = user_factory("alice")
     web.follow(alice, bob)
     broker.run_due()
     assert follows.follower_alert_items_prune() == 0
@@ -516,10 +503,10 @@ def test_digest_queries_do_not_grow_with_followers(bob, clock, outbox):
     ]
 
 
-def test_follow_create_many_applies_the_same_rules(bob, django_capture_on_commit_callbacks, broker):
-    alice, carol = make_user("alice"), make_user("carol")
+def test_follow_create_many_applies_the_same_rules(user_factory, bob, django_capture_on_commit_callbacks, broker):
+    alice, carol = user_factory("alice"), user_factory("carol")
     Follow.objects.create(follower=alice, followed=bob)
-    newbie = make_user("newbie", confirmed=False)
+    newbie = user_factory("newbie", confirmed=False)
     with django_capture_on_commit_callbacks(execute=True):
         created = follows.follow_create_many(followers=[alice, carol, carol, bob, newbie], followed=bob)
     assert created == 1  # carol: alice already follows, bob is bob, newbie is unconfirmed

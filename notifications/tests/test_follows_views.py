@@ -5,35 +5,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core import signing
 from django.test import Client, override_settings
-from django.utils import timezone
 
 from notifications import follows
 from notifications.models import Follow, FollowerAlertItem, NotificationPreference
 
 
-def make_user(username, *, confirmed=True, **extra):
-    return get_user_model().objects.create_user(
-        username=username,
-        email=f"{username}@example.com",
-        password=None,
-        email_confirmed_at=timezone.now() if confirmed else None,
-        **extra,
-    )
-
-
 def message_of(response):
     """The message this response added (earlier ones wait unread in the cookie)."""
     return [str(message) for message in get_messages(response.wsgi_request)][-1]
-
-
-@pytest.fixture
-def alice(db):
-    return make_user("alice")
-
-
-@pytest.fixture
-def bob(db):
-    return make_user("bob")
 
 
 @pytest.fixture
@@ -49,9 +28,9 @@ def follower_emails_on(user):
 # ------------------------------------------------------------------------------------------------
 # People and profiles
 # ------------------------------------------------------------------------------------------------
-def test_users_page_lists_people_with_follower_counts(client, alice, bob):
-    carol = make_user("carol")
-    make_user("gone", is_active=False)
+def test_users_page_lists_people_with_follower_counts(user_factory, client, alice, bob):
+    carol = user_factory("carol")
+    user_factory("gone", is_active=False)
     Follow.objects.create(follower=alice, followed=bob)
     Follow.objects.create(follower=carol, followed=bob)
     response = client.get("/users/")
@@ -72,7 +51,7 @@ def test_users_page_is_paginated_and_searchable(client, db):
     assert [person.username for person in found.context["page"]] == [f"user05{i}" for i in range(10)]
 
 
-def test_profile_shows_counts_and_the_right_button(client, alice, bob):
+def test_profile_shows_counts_and_the_right_button(user_factory, client, alice, bob):
     Follow.objects.create(follower=alice, followed=bob)
     anonymous = client.get("/u/bob/")
     assert anonymous.status_code == 200
@@ -82,12 +61,12 @@ def test_profile_shows_counts_and_the_right_button(client, alice, bob):
     client.force_login(alice)
     assert b'action="/u/bob/unfollow/"' in client.get("/u/bob/").content
     assert b'action="/u/alice/follow/"' not in client.get("/u/alice/").content  # not on your own page
-    client.force_login(make_user("carol"))
+    client.force_login(user_factory("carol"))
     assert b'action="/u/bob/follow/"' in client.get("/u/BOB/").content  # any case finds the user
 
 
-def test_unknown_or_inactive_profiles_are_404(client, db):
-    make_user("gone", is_active=False)
+def test_unknown_or_inactive_profiles_are_404(user_factory, client, db):
+    user_factory("gone", is_active=False)
     assert client.get("/u/nobody/").status_code == 404
     assert client.get("/u/gone/").status_code == 404
     assert client.get("/u/nobody/followers/").status_code == 404
@@ -135,8 +114,8 @@ def test_following_yourself_is_refused(as_alice):
     assert not Follow.objects.exists()
 
 
-def test_unconfirmed_accounts_cannot_follow(client, bob):
-    client.force_login(make_user("newbie", confirmed=False))
+def test_unconfirmed_accounts_cannot_follow(user_factory, client, bob):
+    client.force_login(user_factory("newbie", confirmed=False))
     for action in ("follow", "unfollow"):
         response = client.post(f"/u/bob/{action}/")
         assert response.status_code == 302 and response["Location"] == "/u/bob/"
@@ -206,8 +185,8 @@ def test_settings_turn_follower_emails_off_and_on(as_alice, alice):
     assert follower_emails_on(alice) is True
 
 
-def test_settings_warn_an_unconfirmed_user(client, db):
-    client.force_login(make_user("newbie", confirmed=False))
+def test_settings_warn_an_unconfirmed_user(user_factory, client, db):
+    client.force_login(user_factory("newbie", confirmed=False))
     assert b"not confirmed yet" in client.get("/settings/notifications/").content
 
 
@@ -333,8 +312,8 @@ def admin_client_(client, db):
     return client
 
 
-def test_admin_finds_follows_by_either_user(admin_client_, alice, bob):
-    carol = make_user("carol")
+def test_admin_finds_follows_by_either_user(user_factory, admin_client_, alice, bob):
+    carol = user_factory("carol")
     Follow.objects.create(follower=alice, followed=bob)
     Follow.objects.create(follower=carol, followed=alice)
     for query, expected in (("bob", 1), ("alice", 2), ("carol@example.com", 1), ("nobody", 0)):

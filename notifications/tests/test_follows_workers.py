@@ -6,7 +6,6 @@ state row while the test holds it, then race for it; exactly one digest goes out
 
 import time
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -15,12 +14,6 @@ from notifications.models import FollowerAlertState, OutboundEmail
 
 WINDOW = 8  # seconds, for the workers and for this process
 TIMEOUT = 60.0
-
-
-def make_user(username):
-    return get_user_model().objects.create_user(
-        username=username, email=f"{username}@example.com", password=None, email_confirmed_at=timezone.now()
-    )
 
 
 def wait_until(condition, what, timeout=TIMEOUT):
@@ -49,12 +42,14 @@ def lock_waiters():
         return cursor.fetchone()[0]
 
 
-def test_two_workers_closing_the_same_window_send_one_digest(worker_factory, smtp_server, redis_client, settings):
+def test_two_workers_closing_the_same_window_send_one_digest(
+    user_factory, worker_factory, smtp_server, redis_client, settings
+):
     settings.NOTIFICATIONS_FOLLOW_WINDOW = WINDOW
     for _ in range(2):
         worker_factory(smtp_url=smtp_server.url, NOTIFICATIONS_FOLLOW_WINDOW=WINDOW)
-    bob = make_user("bob")
-    fans = [make_user(name) for name in ("alice", "carol", "dave", "erin", "frank")]
+    bob = user_factory("bob")
+    fans = [user_factory(name) for name in ("alice", "carol", "dave", "erin", "frank")]
 
     follows.follow_create(follower=fans[0], followed=bob)  # commits; its task goes to Redis
     state = wait_until(

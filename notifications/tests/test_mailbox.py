@@ -9,8 +9,8 @@ from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
 
-from conftest import BASE_DIR, worker_env
 from notifications.models import OutboundEmail
+from testing.fixtures import BASE_DIR, worker_env
 
 from .helpers import wait_status
 

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from django.core import mail
 
-from conftest import free_port
 from notifications.models import OutboundEmail
+from testing.fixtures import free_port
 
 from .helpers import wait_status
 

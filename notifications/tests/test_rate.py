@@ -17,11 +17,13 @@ from django.core import mail
 from django.core.mail import mailers
 from django.test import override_settings
 
-from conftest import RecordingHandler, SMTPServer, free_port
 from notifications import delivery, throttle
 from notifications.models import OutboundEmail
+from testing.fixtures import RecordingHandler, SMTPServer, free_port
 
 from .helpers import wait_until
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
 class StampingHandler(RecordingHandler):
@@ -92,7 +94,7 @@ def test_no_rate_means_no_limit():
     assert all(throttle.token_try("t") == 0.0 for _ in range(1000))
 
 
-@override_settings(REDIS_URL="", NOTIFICATIONS_MAX_RATE=5, NOTIFICATIONS_RATE_BURST=2)
+@override_settings(CACHES=LOCMEM, NOTIFICATIONS_MAX_RATE=5, NOTIFICATIONS_RATE_BURST=2)
 def test_without_redis_the_bucket_is_per_process():
     throttle.bucket_reset()
     assert [throttle.token_try("t") for _ in range(3)][:2] == [0.0, 0.0]
@@ -128,7 +130,7 @@ def test_over_the_rate_a_batch_goes_back_to_the_queue_without_counting_an_attemp
 # ------------------------------------------------------------------------------------------------
 def test_two_workers_share_one_rate(worker_factory, stamping_smtp):
     rate, burst, count = 8, 2, 30
-    settings = {"EMAIL_MAX_RATE": rate, "EMAIL_MAX_BURST": burst}
+    settings = {"NOTIFICATIONS_MAX_RATE": rate, "NOTIFICATIONS_RATE_BURST": burst}
     workers = [worker_factory(smtp_url=stamping_smtp.url, **settings) for _ in range(2)]
 
     start = time.monotonic()
@@ -149,7 +151,7 @@ def test_a_worker_that_cannot_wait_requeues_and_still_delivers_everything(worker
     """With no patience for tokens, every over-rate task goes back to the queue with a countdown;
     all messages still arrive, within the rate, each on its first attempt."""
     rate, burst, count = 5, 1, 10
-    settings = {"EMAIL_MAX_RATE": rate, "EMAIL_MAX_BURST": burst, "NOTIFICATIONS_RATE_MAX_WAIT": 0}
+    settings = {"NOTIFICATIONS_MAX_RATE": rate, "NOTIFICATIONS_RATE_BURST": burst, "NOTIFICATIONS_RATE_MAX_WAIT": 0}
     worker = worker_factory(smtp_url=stamping_smtp.url, **settings)
 
     start = time.monotonic()
@@ -166,7 +168,7 @@ def test_a_worker_that_cannot_wait_requeues_and_still_delivers_everything(worker
 def test_urgent_mail_overtakes_a_bulk_backlog(worker_factory, stamping_smtp):
     """The production layout: one worker per queue, one shared rate. A code sent after 300 bulk
     messages arrives while most of the backlog is still waiting."""
-    settings = {"EMAIL_MAX_RATE": 40, "EMAIL_MAX_BURST": 4}
+    settings = {"NOTIFICATIONS_MAX_RATE": 40, "NOTIFICATIONS_RATE_BURST": 4}
     worker_factory(smtp_url=stamping_smtp.url, queues="email-bulk", **settings)
     worker_factory(smtp_url=stamping_smtp.url, queues="email-urgent", **settings)
 

@@ -10,9 +10,9 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from conftest import OUTBOX_MAILERS
 from notifications import delivery
 from notifications.models import OutboundEmail, Suppression
+from testing.fixtures import OUTBOX_MAILERS
 
 from .loopback import (
     MAILGUN_SIGNING_KEY,

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import BASE_DIR, service_missing
+from testing.fixtures import BASE_DIR, service_missing
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -172,22 +172,4 @@ def inbox(inbox_factory, redis_cache):
     return inbox_factory()
 
 
-PASSWORD = "a fine long passphrase 7"
-
-
-@pytest.fixture
-def make_user(transactional_db):
-    """make_user(username, confirmed=True) -> a committed user <username>@example.com, PASSWORD."""
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    def make(username, confirmed=True):
-        user = get_user_model().objects.create_user(
-            username=username, email=f"{username}@example.com", password=PASSWORD
-        )
-        if confirmed:
-            user.email_confirmed_at = timezone.now()
-            user.save(update_fields=["email_confirmed_at"])
-        return user
-
-    return make
+from testing.users import PASSWORD  # noqa: E402, F401  (the browser tests log in with it)

@@ -76,8 +76,8 @@ def test_sign_up_then_confirm_by_link(page, inbox, live_server):
     expect(page.locator(".status")).to_have_text("confirmed")
 
 
-def test_forgot_password(page, inbox, live_server, make_user):
-    make_user("alan")
+def test_forgot_password(page, inbox, live_server, user_factory):
+    user_factory("alan")
     page.goto("/accounts/login/")
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email address").fill("alan@example.com")
@@ -105,8 +105,8 @@ def test_forgot_password(page, inbox, live_server, make_user):
     expect_home_logged_in(page, live_server, "alan")
 
 
-def test_log_in_by_code(page, inbox, live_server, make_user):
-    make_user("barbara")
+def test_log_in_by_code(page, inbox, live_server, user_factory):
+    user_factory("barbara")
     page.goto("/accounts/login/")
     page.get_by_role("link", name="Log in with a code by email").click()
     page.get_by_label("Email address").fill("barbara@example.com")

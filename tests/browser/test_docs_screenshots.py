@@ -8,7 +8,7 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from conftest import BASE_DIR
+from testing.fixtures import BASE_DIR
 
 from .conftest import PASSWORD, SCREENSHOTS
 

@@ -29,12 +29,12 @@ def follow(page, follower, followed):
     expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
 
 
-def test_follow_alert_then_unsubscribe(open_page, inbox_factory, make_user, settings, redis_cache):
+def test_follow_alert_then_unsubscribe(open_page, inbox_factory, user_factory, settings, redis_cache):
     settings.NOTIFICATIONS_FOLLOW_WINDOW = WINDOW
     inbox = inbox_factory(NOTIFICATIONS_FOLLOW_WINDOW=WINDOW)
-    ada = make_user("ada")
-    make_user("bob")
-    make_user("cy")
+    ada = user_factory("ada")
+    user_factory("bob")
+    user_factory("cy")
 
     follow(open_page(), "bob", "ada")
     alert = inbox.next_to("ada@example.com")

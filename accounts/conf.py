@@ -1,0 +1,56 @@
+"""Every setting the accounts app reads, with its default (allauth's `app_settings` pattern).
+
+Modules import `settings` from here instead of `django.conf`: it is Django's settings object, with
+the defaults below for whatever the project leaves unset. Values are read when used, so
+`override_settings` works. A project sets only what it changes.
+"""
+
+from django.conf import settings as django_settings
+
+DEFAULTS = {
+    # Absolute base of the links in emails, e.g. "https://example.com" (no trailing slash).
+    "SITE_URL": "http://localhost:8000",
+    # Seconds an emailed confirmation link (sign-up, email change) works.
+    "ACCOUNTS_CONFIRM_TIMEOUT": 3 * 24 * 3600,
+    # Emailed codes: digits, lifetime in seconds, and wrong tries per code.
+    "ACCOUNTS_CODE_LENGTH": 6,
+    "ACCOUNTS_CODE_TTL": 600,
+    "ACCOUNTS_CODE_MAX_ATTEMPTS": 5,
+    # Wrong codes per address per day before verifying by code is locked until the day is over.
+    "ACCOUNTS_CODE_MAX_FAILURES": 20,
+    # Members kept in each hourly set of code-request counters (the busiest ones).
+    "ACCOUNTS_CODE_ACTIVITY_MAX": 1000,
+    # Rate limits per action, "<count>/<period>/<scope>,..." (see ratelimit.py).
+    "ACCOUNTS_RATE_LIMITS": {
+        "code_send": "1/m/key,5/h/key,20/h/ip",
+        "code_verify": "10/m/key,100/h/ip",
+        "confirm_resend": "1/m/key,5/h/key,20/h/ip",
+        "confirm": "30/h/ip",
+        "email_change": "10/h/key,30/h/ip",
+        "password_reset": "1/m/key,5/h/key,20/h/ip",
+        "login": "10/m/key,60/h/ip",
+        "signup": "20/h/ip",
+    },
+    # Off only for tests and load tests.
+    "ACCOUNTS_RATE_LIMITS_ENABLED": True,
+    # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
+    "ACCOUNTS_TRUSTED_PROXIES": [],
+}
+
+
+class AppSettings:
+    """django.conf.settings, falling back to DEFAULTS."""
+
+    def __init__(self, defaults):
+        self._defaults = defaults
+
+    def __getattr__(self, name):
+        try:
+            return getattr(django_settings, name)
+        except AttributeError:
+            if name not in self._defaults:
+                raise
+        return self._defaults[name]
+
+
+settings = AppSettings(DEFAULTS)

@@ -1,0 +1,92 @@
+"""Every setting the notifications app reads, with its default (allauth's `app_settings` pattern).
+
+Modules import `settings` from here instead of `django.conf`: it is Django's settings object, with
+the defaults below for whatever the project leaves unset. Values are read when used, so
+`override_settings` works. A project sets only what it changes.
+"""
+
+from django.conf import settings as django_settings
+
+
+def _send_lease(s):
+    return 4 * int(s.NOTIFICATIONS_EMAIL_TIMEOUT) + 30
+
+
+def _rate_burst(s):
+    return max(1, round(float(s.NOTIFICATIONS_MAX_RATE)))
+
+
+def _keep_sensitive(s):
+    return bool(s.DEBUG)
+
+
+DEFAULTS = {
+    # Absolute base of the links in emails, e.g. "https://example.com" (no trailing slash).
+    "SITE_URL": "http://localhost:8000",
+    # MAILERS aliases of the real providers, in failover order (the outbox sends through these).
+    "NOTIFICATIONS_TRANSPORTS": ["transport"],
+    # Seconds for SMTP and the providers' HTTP APIs (used by the default send lease).
+    "NOTIFICATIONS_EMAIL_TIMEOUT": 20,
+    # Attempts at one message before it is FAILED.
+    "NOTIFICATIONS_MAX_ATTEMPTS": 8,
+    # Retry back-off: the first wait and the longest, in seconds.
+    "NOTIFICATIONS_RETRY_BASE": 10.0,
+    "NOTIFICATIONS_RETRY_MAX": 3600.0,
+    # Seconds a worker may hold a row while sending it (a lease; after it another worker may).
+    "NOTIFICATIONS_SEND_LEASE": _send_lease,
+    # Seconds a due row may wait without a delivery task before the sweeper rings again.
+    "NOTIFICATIONS_SWEEP_AFTER": 120,
+    # Rows one delivery task claims at once.
+    "NOTIFICATIONS_CHUNK_SIZE": 100,
+    # Keep codes and links readable in the stored copy (the dev mailbox); on only with DEBUG.
+    "NOTIFICATIONS_KEEP_SENSITIVE": _keep_sensitive,
+    # One send rate for all workers: messages a second (0 = unlimited) and the bucket's size.
+    "NOTIFICATIONS_MAX_RATE": 0.0,
+    "NOTIFICATIONS_RATE_BURST": _rate_burst,
+    # Seconds a worker waits for a token before putting the task back with a countdown.
+    "NOTIFICATIONS_RATE_MAX_WAIT": 5.0,
+    # Tokens bulk mail leaves in the bucket for urgent mail.
+    "NOTIFICATIONS_URGENT_RESERVE": 1,
+    # After a provider's "too fast", the rate is multiplied by SLOWDOWN for COOLDOWN seconds.
+    "NOTIFICATIONS_THROTTLE_SLOWDOWN": 0.5,
+    "NOTIFICATIONS_THROTTLE_COOLDOWN": 60,
+    # Redis for the shared send rate; None uses the default cache's connection when it is
+    # django-redis, and without either the rate is kept per process.
+    "NOTIFICATIONS_REDIS_URL": None,
+    # Transient failures on one provider before trying the next.
+    "NOTIFICATIONS_FAILOVER_AFTER": 3,
+    # This many soft-bounced messages to an address within PERIOD seconds suppress it.
+    "NOTIFICATIONS_SOFT_BOUNCE_LIMIT": 3,
+    "NOTIFICATIONS_SOFT_BOUNCE_PERIOD": 7 * 24 * 3600,
+    # Where a user whose address bounces can change it (a URL or URL name); None shows no link.
+    "NOTIFICATIONS_EMAIL_CHANGE_URL": None,
+    # Dotted path of `user_info(user) -> UserInfo` (confirmed address, language); see users.py.
+    "NOTIFICATIONS_USER_INFO": "notifications.users.user_info_default",
+    # Follower alerts: one alert per recipient per window (seconds); a pair is not alerted again
+    # within REALERT_AFTER; a digest names this many followers; the sweeper acts after SWEEP_AFTER.
+    "NOTIFICATIONS_FOLLOW_WINDOW": 15 * 60,
+    "NOTIFICATIONS_FOLLOW_REALERT_AFTER": 24 * 3600,
+    "NOTIFICATIONS_FOLLOW_DIGEST_NAMES": 3,
+    "NOTIFICATIONS_FOLLOW_SWEEP_AFTER": 60,
+    # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
+    "ANYMAIL": {},
+}
+
+
+class AppSettings:
+    """django.conf.settings, falling back to DEFAULTS (a callable default gets this object)."""
+
+    def __init__(self, defaults):
+        self._defaults = defaults
+
+    def __getattr__(self, name):
+        try:
+            return getattr(django_settings, name)
+        except AttributeError:
+            if name not in self._defaults:
+                raise
+        default = self._defaults[name]
+        return default(self) if callable(default) else default
+
+
+settings = AppSettings(DEFAULTS)
