@@ -4,6 +4,7 @@ import os
 import sys
 
 from celery import Celery
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailsite.settings")
 
@@ -23,3 +24,14 @@ def _settings_or_exit(sender, **kwargs):
         settings.INSTALLED_APPS  # noqa: B018  (reading a setting loads them all)
     except ImproperlyConfigured as error:
         sys.exit(f"mailsite: configuration error: {error}")
+
+
+@beat_init.connect
+def _beat_heartbeat_start(sender, **kwargs):
+    """Beat proves it is alive to /readyz: a heartbeat now and at each task it publishes."""
+    from celery.signals import before_task_publish
+
+    from .health import beat_heartbeat
+
+    beat_heartbeat()
+    before_task_publish.connect(beat_heartbeat, weak=False, dispatch_uid="mailsite.beat_heartbeat")
