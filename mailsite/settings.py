@@ -264,7 +264,7 @@ if not DEBUG:
 # ------------------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mailsite <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-ADMINS = [("Admin", addr) for addr in env.list("ADMINS", default=[])]
+ADMINS = env.list("ADMINS", default=[])  # addresses (Django 6 deprecates (name, address) pairs)
 NOTIFICATIONS_EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 20, minimum=1)
 
 EMAIL_PROVIDERS = ("console", "smtp", "ses", "mailgun")

@@ -105,9 +105,10 @@ def retention_apply(*, now=None, bounded=True, batch=None):
     limits = {"now": now, "batch": batch}
     limits["max_batches"] = setting("NOTIFICATIONS_RETENTION_MAX_BATCHES") if bounded else None
     done = {
-        "content_stripped": content_strip(older_than=setting("NOTIFICATIONS_CONTENT_RETENTION_DAYS"), **limits),
-        "events_deleted": events_purge(older_than=setting("NOTIFICATIONS_EVENT_RETENTION_DAYS"), **limits),
+        # Rows to delete first, so none is stripped just before it goes.
         "outbox_deleted": outbox_purge(older_than=setting("NOTIFICATIONS_OUTBOX_RETENTION_DAYS"), **limits),
+        "events_deleted": events_purge(older_than=setting("NOTIFICATIONS_EVENT_RETENTION_DAYS"), **limits),
+        "content_stripped": content_strip(older_than=setting("NOTIFICATIONS_CONTENT_RETENTION_DAYS"), **limits),
     }
     if any(done.values()):
         logger.info("retention: %s", ", ".join(f"{key} {value}" for key, value in done.items()))
