@@ -59,7 +59,7 @@ def line_chart(*, title, labels, series, width=640, height=200, tick_every=6):
         colour = COLOURS.get(name, "#111")
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{points}"/>')
-        lx = PAD_LEFT + number * 100
+        lx = PAD_LEFT + number * 112
         parts.append(f'<rect x="{lx}" y="{height + 6}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{lx + 14}" y="{height + 15}" font-size="11">{escape(name)} ({sum(values):,})</text>')
     parts.append("</svg>")

@@ -9,10 +9,11 @@ from datetime import timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Min, Q
-from django.db.models.functions import Left, Trunc
+from django.db.models import Count, Min, Q, Value
+from django.db.models.functions import Coalesce, Left, NullIf, Trunc
 from django.utils import timezone
 
+from .failover import transport_chain
 from .models import EmailEvent, OutboundEmail
 
 Status = OutboundEmail.Status
@@ -95,18 +96,21 @@ def latency(*, span=timedelta(hours=24), now=None):
 def providers(*, span=timedelta(hours=24), now=None):
     """Per provider over rows created in the last `span`: accepted, failed, and failed over to it."""
     now = now or timezone.now()
+    # A row that never moved or got through keeps provider empty: it was on the first provider.
+    first = Value(transport_chain()[0])
     rows = (
         OutboundEmail.objects.filter(created_at__gt=now - span)
-        .exclude(provider="")
-        .values("provider")
+        .exclude(status__in=[Status.QUEUED, Status.SUPPRESSED], provider="")
+        .annotate(name=Coalesce(NullIf("provider", Value("")), first))
+        .values("name")
         .annotate(
             accepted=Count("id", filter=Q(status__in=ACCEPTED)),
             failed=Count("id", filter=Q(status=Status.FAILED)),
             failovers=Count("id", filter=Q(provider_since_attempt__gt=0)),
         )
-        .order_by("provider")
+        .order_by("name")
     )
-    return list(rows)
+    return [{"provider": row.pop("name"), **row} for row in rows]
 
 
 def codes(*, span=timedelta(hours=24), now=None):
