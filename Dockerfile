@@ -20,7 +20,7 @@ COPY . .
 # Static files are collected at build time and served by WhiteNoise under gunicorn.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
 RUN if [ -d locale ]; then SECRET_KEY=build-only python manage.py compilemessages -v0; fi
-RUN mkdir -p var && chown -R mailsite:mailsite var
+RUN mkdir -p var/metrics && chown -R mailsite:mailsite var
 
 USER mailsite
 EXPOSE 8000

@@ -18,6 +18,8 @@ DEFAULTS = {
     "ACCOUNTS_CODE_MAX_ATTEMPTS": 5,
     # Wrong codes per address per day before verifying by code is locked until the day is over.
     "ACCOUNTS_CODE_MAX_FAILURES": 20,
+    # Days a code's audit row (EmailCaptcha) is kept.
+    "ACCOUNTS_CODE_AUDIT_RETENTION_DAYS": 90,
     # Members kept in each hourly set of code-request counters (the busiest ones).
     "ACCOUNTS_CODE_ACTIVITY_MAX": 1000,
     # Rate limits per action, "<count>/<period>/<scope>,..." (see ratelimit.py).

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from .conf import settings
 from .errors import RateLimitUnavailable
+from .metrics import RATELIMIT_REFUSALS
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -170,7 +171,10 @@ def ratelimit_consume(*, action, key=None, ip=None, now=None):
     if not settings.ACCOUNTS_RATE_LIMITS_ENABLED:
         return None
     now = time.time() if now is None else now
-    return _seconds(_window(list(_checks(action, key, ip)), now, record=True)) or None
+    wait = _seconds(_window(list(_checks(action, key, ip)), now, record=True)) or None
+    if wait:
+        RATELIMIT_REFUSALS.labels(action).inc()
+    return wait
 
 
 def ratelimit_peek(*, action, key=None, ip=None, now=None):

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailsite.settings")
 
@@ -37,3 +38,14 @@ def _folders_create(settings):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
     if getattr(settings, "CELERY_BEAT_SCHEDULE_FILENAME", ""):
         Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
+
+
+@beat_init.connect
+def _beat_heartbeat_start(sender, **kwargs):
+    """Beat proves it is alive to /readyz: a heartbeat now and at each task it publishes."""
+    from celery.signals import before_task_publish
+
+    from .health import beat_heartbeat
+
+    beat_heartbeat()
+    before_task_publish.connect(beat_heartbeat, weak=False, dispatch_uid="mailsite.beat_heartbeat")

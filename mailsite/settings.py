@@ -111,6 +111,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mailsite.health.HealthMiddleware",  # /healthz and /readyz, before host checks and redirects
+    "mailsite.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "mailsite.middleware.RejectNullCharactersMiddleware",
     # Serves collected static files under gunicorn (docker-compose); runserver serves them in DEBUG.
@@ -261,7 +263,7 @@ if not DEBUG:
 # ------------------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="mailsite <noreply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-ADMINS = [("Admin", addr) for addr in env.list("ADMINS", default=[])]
+ADMINS = env.list("ADMINS", default=[])  # addresses (Django 6 deprecates (name, address) pairs)
 NOTIFICATIONS_EMAIL_TIMEOUT = 20
 _from_env("NOTIFICATIONS_EMAIL_TIMEOUT", _env_int, 1, old="EMAIL_TIMEOUT")
 
@@ -413,16 +415,34 @@ CELERY_BEAT_SCHEDULE = {
     "follower-alert-items-prune": {"task": "notifications.tasks.follower_alert_items_prune", "schedule": 3600.0},
     "webhook-tokens-prune": {"task": "notifications.tasks.webhook_tokens_prune", "schedule": 600.0},
     "accounts-unconfirmed-prune": {"task": "accounts.tasks.unconfirmed_prune", "schedule": 3600.0},
+    # Operations (mailsite/tasks.py): stuck-or-bouncing alerts, and retention in bounded batches.
+    "ops-alerts-check": {"task": "mailsite.tasks.alerts_check", "schedule": 60.0},
+    "ops-retention-purge": {"task": "mailsite.tasks.retention_purge", "schedule": 600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
 # ------------------------------------------------------------------------------------------------
 # Logging
 # ------------------------------------------------------------------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "mailsite.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "mailsite.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# ------------------------------------------------------------------------------------------------
+# Operations: metrics, health, alerts (defaults for the rest live with the code that reads them)
+# ------------------------------------------------------------------------------------------------
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # empty: /metrics is a 404
+METRICS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+_from_env("NOTIFICATIONS_ALERT_QUEUE_AGE", _env_int, 1, old="ALERT_QUEUE_AGE")  # seconds
+_from_env("NOTIFICATIONS_ALERT_BOUNCE_RATE", _env_float, old="ALERT_BOUNCE_RATE")  # bounced / sent

@@ -2,14 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views_language import language_set
+from notifications.admin_dashboard import delivery_dashboard
 
-from . import views
+from . import metrics, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("", include("notifications.urls")),
+    path("admin/delivery/", admin.site.admin_view(delivery_dashboard), name="delivery-dashboard"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics.metrics, name="metrics"),
     # Providers' tracking webhooks (Amazon SES via SNS, Mailgun), e.g. /anymail/mailgun/tracking/.
     path("anymail/", include("notifications.webhooks")),
     # Django's set_language, which also saves a logged-in user's choice for their email.

@@ -7,4 +7,4 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, signals  # noqa: F401  (registers checks, connects receivers)
+        from . import checks, metrics, signals  # noqa: F401  (registers checks, connects receivers)

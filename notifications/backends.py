@@ -10,7 +10,7 @@ import json
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
-from . import crypto
+from . import crypto, metrics
 from .message import redact, to_payload, validate
 from .models import OutboundEmail
 
@@ -23,6 +23,7 @@ class OutboxBackend(BaseEmailBackend):
         rows = [self._row(message) for message in messages]
         with transaction.atomic():
             OutboundEmail.objects.bulk_create(rows)
+            metrics.outbox_created(rows)
             from .services import outbox_enqueue_on_commit
 
             outbox_enqueue_on_commit(rows)

@@ -68,6 +68,18 @@ DEFAULTS = {
     "NOTIFICATIONS_FOLLOW_REALERT_AFTER": 24 * 3600,
     "NOTIFICATIONS_FOLLOW_DIGEST_NAMES": 3,
     "NOTIFICATIONS_FOLLOW_SWEEP_AFTER": 60,
+    # Alerts (alerts.py): seconds the oldest queued row may wait; bounced / sent over the last
+    # hour; and the fewest sent in that hour for a bounce-rate verdict.
+    "NOTIFICATIONS_ALERT_QUEUE_AGE": 900,
+    "NOTIFICATIONS_ALERT_BOUNCE_RATE": 0.05,
+    "NOTIFICATIONS_ALERT_MIN_SENT": 20,
+    # Retention (retention.py), in days: a finished row's content, tracking events, finished rows;
+    # purged in batches of RETENTION_BATCH rows, at most RETENTION_MAX_BATCHES per scheduled run.
+    "NOTIFICATIONS_CONTENT_RETENTION_DAYS": 30,
+    "NOTIFICATIONS_EVENT_RETENTION_DAYS": 90,
+    "NOTIFICATIONS_OUTBOX_RETENTION_DAYS": 365,
+    "NOTIFICATIONS_RETENTION_BATCH": 1000,
+    "NOTIFICATIONS_RETENTION_MAX_BATCHES": 50,
     # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
     "ANYMAIL": {},
 }

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import crypto, failover, providers, throttle
+from . import crypto, failover, metrics, providers, throttle
 from .conf import settings
 from .message import from_payload, redact
 from .models import OutboundEmail
@@ -228,6 +228,7 @@ def _sent(row, payload, message, alias, note=""):
         update.update(payload=redact(payload, secrets), payload_encrypted="", redacted=True)
     OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(**update)
     tracking_attach(email_id=row.pk, message_id=message_id)
+    metrics.delivery_sent(row, alias, message_id)
     return Status.SENT
 
 
@@ -238,6 +239,7 @@ def _suppressed_note(suppressed):
 def _suppressed(row, suppressed):
     """Every recipient is suppressed: the provider never sees the message."""
     logger.info("outbox: email %s not sent, recipients suppressed", row.pk)
+    metrics.delivery_suppressed(row, failover.transport_for(row))
     OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
         status=Status.SUPPRESSED,
         last_error=_suppressed_note(suppressed)[:2000],
@@ -270,6 +272,7 @@ def _failover(row, alias, detail):
         enqueued_at=now,
     )
     _schedule_retry(row, 0)
+    metrics.delivery_failover(row, row.provider or failover.transport_chain()[0], alias)
     return Status.QUEUED
 
 
@@ -288,6 +291,7 @@ def _failed(row, error, alias="transport"):
         OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
             status=Status.FAILED, last_error=detail, lease_until=None
         )
+        metrics.delivery_failed(row, alias, final=True)
         return Status.FAILED
     delay = retry_delay(row.attempts)
     when = timezone.now() + timedelta(seconds=delay)
@@ -296,6 +300,7 @@ def _failed(row, error, alias="transport"):
         status=Status.QUEUED, last_error=detail, lease_until=None, next_attempt_at=when, enqueued_at=when
     )
     _schedule_retry(row, delay)
+    metrics.delivery_failed(row, alias, final=False)
     return Status.QUEUED
 
 

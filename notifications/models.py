@@ -52,7 +52,16 @@ class OutboundEmail(models.Model):
         verbose_name = _("outbound email")
         verbose_name_plural = _("outbound emails")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+            # Operations (dashboard.py, retention.py): each query there reads one of these.
+            models.Index(fields=["status", "created_at"], name="outbox_status_created_idx"),
+            models.Index(fields=["sent_at"], name="outbox_sent_idx"),
+            models.Index(fields=["status", "updated_at"], name="outbox_status_updated_idx"),
+            models.Index(
+                fields=["created_at"], condition=~models.Q(payload_encrypted="", payload={}), name="outbox_content_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.subject} → {self.recipients}"
@@ -194,6 +203,10 @@ class EmailEvent(models.Model):
         constraints = [
             # One notification may name several recipients under one event id.
             models.UniqueConstraint(fields=["provider", "event_id", "recipient"], name="email_event_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["event_type", "occurred_at"], name="email_event_type_time_idx"),
+            models.Index(fields=["received_at"], name="email_event_received_idx"),
         ]
 
     def __str__(self):

@@ -4,12 +4,12 @@ owner uses; unconfirmed accounts are deleted after the confirmation timeout."""
 from datetime import timedelta
 
 import pytest
-from accounts.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from accounts import tasks
+from accounts.conf import settings
 
 from .support import NEW_PASSWORDS, link_path  # noqa: F401
 
