@@ -3,7 +3,7 @@
 import os
 import sys
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailsite.settings")
 
@@ -23,3 +23,13 @@ def _settings_or_exit(sender, **kwargs):
         settings.INSTALLED_APPS  # noqa: B018  (reading a setting loads them all)
     except ImproperlyConfigured as error:
         sys.exit(f"mailsite: configuration error: {error}")
+
+
+@signals.task_prerun.connect
+def _database_connection_checked(**kwargs):
+    """The worker keeps its connection across tasks (CELERY_DB_REUSE_MAX), as a web process does
+    across requests: closed only when it broke or outlived CONN_MAX_AGE."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()

@@ -354,7 +354,12 @@ NOTIFICATIONS_RETRY_BASE = _env_float("NOTIFICATIONS_RETRY_BASE", 10.0)  # secon
 NOTIFICATIONS_RETRY_MAX = _env_float("NOTIFICATIONS_RETRY_MAX", 3600.0)  # seconds
 NOTIFICATIONS_SEND_LEASE = _env_int("NOTIFICATIONS_SEND_LEASE", 4 * NOTIFICATIONS_EMAIL_TIMEOUT + 30, minimum=1)
 NOTIFICATIONS_SWEEP_AFTER = _env_int("NOTIFICATIONS_SWEEP_AFTER", 120, minimum=1)  # seconds
-NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 100, minimum=1)
+NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 50, minimum=1)  # rows a delivery task claims at once
+NOTIFICATIONS_DRAIN_BUDGET = _env_float("NOTIFICATIONS_DRAIN_BUDGET", 10.0)  # seconds a task sends, then a successor
+NOTIFICATIONS_DOORBELL_TTL = 5.0  # seconds a ring blocks the next one if its task is lost
+# The duplicate window: outcomes are written at most this many messages, or this many seconds, late.
+NOTIFICATIONS_OUTCOME_GROUP = _env_int("NOTIFICATIONS_OUTCOME_GROUP", 10, minimum=1)
+NOTIFICATIONS_OUTCOME_MAX_AGE = 0.2
 NOTIFICATIONS_KEEP_SENSITIVE = DEBUG  # keep codes and links readable in the dev mailbox
 
 # One send rate for all workers on all machines (a token bucket in Redis, notifications/throttle.py):
@@ -416,6 +421,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set; the
+# worker keeps it instead (mailsite/celery.py closes it when broken or older than CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A plain worker consumes all of these, so a newcomer's single worker delivers everything.
 CELERY_TASK_QUEUES = [Queue("email-urgent"), Queue("default"), Queue("email-bulk")]  # in priority order

@@ -35,6 +35,14 @@ class OutboundEmail(models.Model):
 
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    refused_recipients = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("Recipients the server refused while accepting the others: {address: reply}."),
+    )
+    mime = models.TextField(
+        blank=True, help_text=_("The message's bytes as first built, kept for retries (encrypted when sensitive).")
+    )
     next_attempt_at = models.DateTimeField(default=timezone.now)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -52,7 +60,15 @@ class OutboundEmail(models.Model):
         verbose_name = _("outbound email")
         verbose_name_plural = _("outbound emails")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+            # What a delivery task claims: queued rows of one category, the longest due first.
+            models.Index(
+                fields=["category", "next_attempt_at"],
+                condition=models.Q(status="queued"),
+                name="outbox_queued_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.subject} → {self.recipients}"
