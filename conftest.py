@@ -264,7 +264,6 @@ def worker_env(smtp_url=None, **extra):
         REDIS_URL=os.environ["REDIS_URL"],
         NOTIFICATIONS_RETRY_BASE="0.2",
         NOTIFICATIONS_RETRY_MAX="2",
-        NOTIFICATIONS_SWEEP_AFTER="1",
         PYTHONUNBUFFERED="1",
     )
     if smtp_url:

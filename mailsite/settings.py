@@ -353,7 +353,6 @@ NOTIFICATIONS_MAX_ATTEMPTS = _env_int("NOTIFICATIONS_MAX_ATTEMPTS", 8, minimum=1
 NOTIFICATIONS_RETRY_BASE = _env_float("NOTIFICATIONS_RETRY_BASE", 10.0)  # seconds
 NOTIFICATIONS_RETRY_MAX = _env_float("NOTIFICATIONS_RETRY_MAX", 3600.0)  # seconds
 NOTIFICATIONS_SEND_LEASE = _env_int("NOTIFICATIONS_SEND_LEASE", 4 * NOTIFICATIONS_EMAIL_TIMEOUT + 30, minimum=1)
-NOTIFICATIONS_SWEEP_AFTER = _env_int("NOTIFICATIONS_SWEEP_AFTER", 120, minimum=1)  # seconds
 NOTIFICATIONS_CHUNK_SIZE = _env_int("NOTIFICATIONS_CHUNK_SIZE", 50, minimum=1)  # rows a delivery task claims at once
 NOTIFICATIONS_DRAIN_BUDGET = _env_float("NOTIFICATIONS_DRAIN_BUDGET", 10.0)  # seconds a task sends, then a successor
 NOTIFICATIONS_DOORBELL_TTL = 5.0  # seconds a ring blocks the next one if its task is lost
