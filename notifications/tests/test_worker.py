@@ -46,6 +46,7 @@ def test_a_row_locked_at_claim_time_is_tried_again_soon_not_left_for_the_sweeper
         mail.send_mail("Locked", "Body", "from@example.com", ["held@example.com"])
     row = OutboundEmail.objects.get()
     smtp_server.wait_for(1)  # the normal path first, to have a warm worker
+    wait_status(row.pk, "sent")  # its outcome written, so the worker holds no lock on the row
     OutboundEmail.objects.filter(pk=row.pk).update(status="queued", attempts=0)
 
     with transaction.atomic():
