@@ -142,7 +142,7 @@ def run(ctx):
         sink.stop()
     tasks = worker.queries()
     alert_runs = tasks.get("notifications.tasks.follower_alerts_process", [])
-    deliveries = tasks.get("notifications.tasks.outbox_deliver", [])
+    deliveries = tasks.get("notifications.tasks.outbox_drain", [])
     batches = sorted(
         FollowerAlertItem.objects.filter(recipient=star, batch__isnull=False).values_list("batch", flat=True).distinct()
     )

@@ -193,9 +193,10 @@ class Worker(Process):
     ready_marker = " ready."
     stop_signal = signal.SIGQUIT  # cold shutdown: a benchmark never waits for a task to finish
 
-    def __init__(self, workdir, env, name="worker", queues=None, count_queries=False):
+    def __init__(self, workdir, env, name="worker", queues=None, count_queries=False, pool="solo", concurrency=1):
         main = "bench.countingworker" if count_queries else "celery"
-        argv = [sys.executable, "-m", main, "-A", "mailsite", "worker", "--pool=solo", "-l", "info"]
+        argv = [sys.executable, "-m", main, "-A", "mailsite", "worker", f"--pool={pool}", "-l", "info"]
+        argv += [f"--concurrency={concurrency}"]
         argv += ["--without-heartbeat", "--without-mingle", "--without-gossip", "-n", f"{name}-{os.getpid()}@%h"]
         if queues:
             argv += ["-Q", ",".join(queues)]

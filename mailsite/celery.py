@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, signals
 from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailsite.settings")
@@ -49,3 +49,13 @@ def _beat_heartbeat_start(sender, **kwargs):
 
     beat_heartbeat()
     before_task_publish.connect(beat_heartbeat, weak=False, dispatch_uid="mailsite.beat_heartbeat")
+
+
+@signals.task_prerun.connect
+def _database_connection_checked(**kwargs):
+    """The worker keeps its connection across tasks (CELERY_DB_REUSE_MAX), as a web process does
+    across requests: closed only when it broke or outlived CONN_MAX_AGE."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()

@@ -358,8 +358,9 @@ _from_env("NOTIFICATIONS_MAX_ATTEMPTS", _env_int, 1)
 _from_env("NOTIFICATIONS_RETRY_BASE", _env_float)
 _from_env("NOTIFICATIONS_RETRY_MAX", _env_float)
 _from_env("NOTIFICATIONS_SEND_LEASE", _env_int, 1)
-_from_env("NOTIFICATIONS_SWEEP_AFTER", _env_int, 1)
 _from_env("NOTIFICATIONS_CHUNK_SIZE", _env_int, 1)
+_from_env("NOTIFICATIONS_DRAIN_BUDGET", _env_float)
+_from_env("NOTIFICATIONS_OUTCOME_GROUP", _env_int, 1)
 _from_env("NOTIFICATIONS_MAX_RATE", _env_float, old="EMAIL_MAX_RATE")
 _from_env("NOTIFICATIONS_RATE_BURST", _env_int, 1, old="EMAIL_MAX_BURST")
 _from_env("NOTIFICATIONS_RATE_MAX_WAIT", _env_float)
@@ -402,6 +403,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set; the
+# worker keeps it instead (mailsite/celery.py closes it when broken or older than CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # A plain worker consumes all of these, so a newcomer's single worker delivers everything.
 CELERY_TASK_QUEUES = [Queue("email-urgent"), Queue("default"), Queue("email-bulk")]  # in priority order

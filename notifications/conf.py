@@ -34,10 +34,15 @@ DEFAULTS = {
     "NOTIFICATIONS_RETRY_MAX": 3600.0,
     # Seconds a worker may hold a row while sending it (a lease; after it another worker may).
     "NOTIFICATIONS_SEND_LEASE": _send_lease,
-    # Seconds a due row may wait without a delivery task before the sweeper rings again.
-    "NOTIFICATIONS_SWEEP_AFTER": 120,
     # Rows one delivery task claims at once.
-    "NOTIFICATIONS_CHUNK_SIZE": 100,
+    "NOTIFICATIONS_CHUNK_SIZE": 50,
+    # Seconds a delivery task keeps claiming due rows before it rings for a successor.
+    "NOTIFICATIONS_DRAIN_BUDGET": 10.0,
+    # Seconds a doorbell ring blocks the next one, in case its task is lost (the sweeper is the backstop).
+    "NOTIFICATIONS_DOORBELL_TTL": 5.0,
+    # The duplicate window: outcomes are written at most this many messages, or seconds, late.
+    "NOTIFICATIONS_OUTCOME_GROUP": 10,
+    "NOTIFICATIONS_OUTCOME_MAX_AGE": 0.2,
     # Keep codes and links readable in the stored copy (the dev mailbox); on only with DEBUG.
     "NOTIFICATIONS_KEEP_SENSITIVE": _keep_sensitive,
     # One send rate for all workers: messages a second (0 = unlimited) and the bucket's size.

@@ -1,88 +1,49 @@
-"""Delivering outbox rows through the transport mailer, exactly once per row where possible.
+"""Delivering outbox rows: the table is the queue, a task only says "there is mail".
 
-A row is claimed with one conditional UPDATE (queued -> sending, with a lease), so two workers
-given the same id never both send it, and a redelivered task finds the row already sent. If a
-worker dies mid-send the lease expires and the sweeper hands the row to another worker; that is
-the one case where a message can go out twice (the server accepted it, the worker died before
-recording so).
+A delivery task claims the next chunk of due rows of its category (urgent before bulk; a bulk
+drain also takes any due urgent rows before each of its groups), with SELECT ... FOR UPDATE
+SKIP LOCKED and a lease whose value is the claim's fencing token. It sends them over its
+thread's open connection and claims again while due rows remain, within
+settings.NOTIFICATIONS_DRAIN_BUDGET seconds; then it rings the doorbell for a successor.
 
 On the way out a row passes three gates, each in its own module: suppressed recipients are
 dropped (suppression.py), the provider-wide send rate is respected (throttle.py), and a provider
-that is down hands over to the next one (failover.py). Tracking events that arrived before the
-provider's message id was recorded are attached once it is (tracking.py).
+that is down hands over to the next one (failover.py). Outcomes are written in groups
+(outcomes.py), which bounds what a killed worker can send twice.
 """
 
 import email.utils
 import json
 import logging
 import random
-import smtplib
 import time
 from datetime import timedelta
 
-from anymail.exceptions import AnymailAPIError, AnymailInvalidAddress, AnymailRecipientsRefused
-from django.core.mail import mailers
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from . import crypto, failover, metrics, providers, throttle
+from . import crypto, doorbell, failover, metrics, providers, throttle
 from .conf import settings
 from .message import from_payload, redact
 from .models import OutboundEmail
+from .outcomes import Outcomes
 from .suppression import message_without_suppressed, suppression_active
-from .tracking import tracking_attach
+from .transport import (  # noqa: F401  (the public names of delivery, as before)
+    Permanent,
+    is_permanent,
+    mime_load,
+    mime_store,
+    transport_connection,
+    transport_reset,
+    transport_send,
+)
 
 logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status
+Category = OutboundEmail.Category
 # deliver_one's answer when the send rate put the row back in the queue (not an attempt).
 DEFERRED = "deferred"
-
-# Open transport connections of this worker process, reused across tasks (one per alias).
-_connections = {}
-
-
-class Permanent(Exception):
-    """The provider refused this message for good: do not retry."""
-
-
-def transport_connection(alias):
-    connection = _connections.get(alias)
-    if connection is None:
-        connection = mailers[alias]
-        connection.open()
-        _connections[alias] = connection
-    return connection
-
-
-def transport_reset(alias=None):
-    for key in [alias] if alias else list(_connections):
-        connection = _connections.pop(key, None)
-        if connection is not None:
-            try:
-                connection.close()
-            except Exception as error:  # a broken connection may fail to close; it is gone anyway
-                logger.debug("outbox: closing %s failed: %s", key, error)
-
-
-def is_permanent(error):
-    """True for a refusal that retrying cannot fix (SMTP 5xx, an Anymail rejection)."""
-    if providers.is_throttled(error):
-        return False
-    if providers.ses_is_permanent(error):
-        return True
-    if isinstance(error, (AnymailRecipientsRefused, AnymailInvalidAddress, Permanent)):
-        return True
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _msg in error.recipients.values())
-    if isinstance(error, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
-        return error.smtp_code >= 500
-    if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code >= 500 and error.smtp_code not in (421,)
-    if isinstance(error, AnymailAPIError):
-        status = getattr(error, "status_code", None)
-        return status is not None and 400 <= status < 500 and status not in (408, 429)
-    return False
 
 
 def retry_delay(attempts):
@@ -91,60 +52,129 @@ def retry_delay(attempts):
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _claim(pks, now):
-    """Claim every due row of `pks` at once and read them back: three statements a chunk.
+def _new_lease(now):
+    # The random microseconds make the lease unique to this claim: it is the fencing token.
+    return now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE, microseconds=random.randrange(1_000_000))
 
-    Rows another worker holds are skipped, not waited for (SKIP LOCKED), so overlapping chunks
-    never deadlock. The lease value doubles as this claim's fencing token: the read returns only
-    rows whose lease is the one just written.
-    """
-    lease = now + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE, microseconds=random.randrange(1_000_000))
-    due = Q(status=Status.QUEUED, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lte=now)
+
+def _claim(queryset, limit, now):
+    """Claim up to `limit` rows of `queryset` (queued and due) in one transaction; returns
+    (rows in claim order, lease)."""
+    lease = _new_lease(now)
     with transaction.atomic():
-        ids = list(
-            OutboundEmail.objects.filter(due, pk__in=pks)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
-        )
+        ids = list(queryset.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if not ids:
             return [], lease
-        OutboundEmail.objects.filter(pk__in=ids).update(
-            status=Status.SENDING, lease_until=lease, attempts=F("attempts") + 1
-        )
-    held = {row.pk: row for row in OutboundEmail.objects.filter(pk__in=ids, status=Status.SENDING, lease_until=lease)}
-    return [held[pk] for pk in pks if pk in held], lease
+        claimed = OutboundEmail.objects.filter(pk__in=ids)
+        claimed.update(status=Status.SENDING, lease_until=lease, attempts=F("attempts") + 1)
+        held = {row.pk: row for row in OutboundEmail.objects.filter(pk__in=ids).defer("created_at", "updated_at")}
+    return [held[pk] for pk in ids if pk in held], lease
 
 
-def _reschedule_skipped(pks, now):
-    """Rows that were due but locked by someone else at claim time (an UPDATE in flight, not a
-    claim: a claimed row is no longer due) get another try shortly, instead of waiting for the
-    sweeper."""
-    skipped = list(
-        OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED, next_attempt_at__lte=now).only("pk", "category")
+def _due(category, now):
+    return OutboundEmail.objects.filter(status=Status.QUEUED, category=category, next_attempt_at__lte=now).order_by(
+        "next_attempt_at", "pk"
     )
-    grouped = {}
-    for row in skipped:
-        grouped.setdefault(row.queue, []).append(row)
-    for rows in grouped.values():
-        logger.info("outbox: %d due email(s) were locked at claim time; trying again in 1s", len(rows))
-        _schedule_retry(rows[0], 1, ids=[row.pk for row in rows])
 
 
-def _lease_renew(rows, lease):
-    """Keep the claim on rows still waiting in this chunk while a slow server takes its time."""
-    renewed = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_SEND_LEASE, microseconds=lease.microsecond)
-    OutboundEmail.objects.filter(pk__in=[row.pk for row in rows], status=Status.SENDING, lease_until=lease).update(
-        lease_until=renewed
-    )
-    return renewed
+def claim_due(category, *, limit=None, now=None):
+    """The next chunk of due rows of `category`, oldest due first."""
+    now = now or timezone.now()
+    return _claim(_due(category, now), limit or settings.NOTIFICATIONS_CHUNK_SIZE, now)
 
 
-def _release(rows, when):
-    """Rows claimed but not tried (the send rate ran out): back to the queue, not an attempt."""
-    OutboundEmail.objects.filter(pk__in=[row.pk for row in rows], status=Status.SENDING).update(
-        status=Status.QUEUED, attempts=F("attempts") - 1, lease_until=None, next_attempt_at=when, enqueued_at=when
-    )
+def urgent_waiting(now=None):
+    return _due(Category.URGENT, now or timezone.now()).exists()
+
+
+def deliver_due(category, *, budget=None, alias=None):
+    """Deliver due rows of `category` until none is left or `budget` seconds have passed.
+    A bulk drain serves urgent rows first, at every chunk and between its groups. Returns the
+    number of rows handled."""
+    budget = settings.NOTIFICATIONS_DRAIN_BUDGET if budget is None else budget
+    deadline = time.monotonic() + budget
+    handled = 0
+    while True:
+        rows, lease = [], None
+        if category == Category.BULK:
+            rows, lease = claim_due(Category.URGENT)
+        if not rows:
+            rows, lease = claim_due(category)
+        if not rows:
+            _locked_check(category)
+            return handled
+        if len(rows) == settings.NOTIFICATIONS_CHUNK_SIZE:
+            doorbell.ring(category)  # more may be due: let an idle thread of this worker help
+        between = _serve_urgent if category == Category.BULK and rows[0].category == Category.BULK else None
+        results = _deliver_rows(rows, lease, alias, between=between)
+        handled += len(results)
+        if DEFERRED in results.values():
+            return handled  # over the send rate: the deferred rows have their own wake-up
+        if time.monotonic() > deadline:
+            doorbell.ring(category)  # a successor goes on where this task stops
+            return handled
+
+
+def _serve_urgent():
+    """Between two groups of a bulk chunk: a code or a link that became due goes out now."""
+    while urgent_waiting():
+        rows, lease = claim_due(Category.URGENT)
+        if not rows:
+            return
+        _deliver_rows(rows, lease, None)
+
+
+def _locked_check(category):
+    """Due rows that the claim skipped are locked by someone else's transaction (an UPDATE in
+    flight; a claimed row is no longer queued). They get another try shortly, not the sweeper's."""
+    if _due(category, timezone.now()).exists():
+        logger.info("outbox: due %s email(s) were locked at claim time; trying again in 1s", category)
+        doorbell.ring_later(category, 1)
+
+
+def deliver_one(pk, *, alias=None):
+    """Deliver row `pk` if it is due. Returns its status afterwards, None if not ours to send, or
+    DEFERRED when the send rate put it back in the queue. `alias` sends through that MAILERS alias
+    only; by default the failover chain is used."""
+    return deliver_many([pk], alias=alias).get(pk)
+
+
+def deliver_many(pks, *, alias=None):
+    """Deliver the due rows among `pks` (tests, and tasks published before the doorbell).
+    Returns {pk: status}."""
+    pks = list(pks)
+    now = timezone.now()
+    due = OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED, next_attempt_at__lte=now).order_by("pk")
+    rows, lease = _claim(due, len(pks), now)
+    if not rows:
+        return {}
+    order = {pk: n for n, pk in enumerate(pks)}
+    rows.sort(key=lambda row: order[row.pk])
+    return _deliver_rows(rows, lease, alias)
+
+
+def _deliver_rows(rows, lease, alias, between=None):
+    """Send claimed rows in order over this thread's connection. Returns {pk: status}."""
+    blocked = suppression_active([address for _name, address in email.utils.getaddresses([r.recipients for r in rows])])
+    outcomes = Outcomes(lease)
+    renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
+    results = {}
+    try:
+        for index, row in enumerate(rows):
+            if time.monotonic() > renew_at:
+                outcomes.lease_renew(rows[index:], _new_lease(timezone.now()))
+                renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
+            results[row.pk] = _deliver_row(row, alias, blocked, outcomes, rest=rows[index + 1 :])
+            if results[row.pk] == DEFERRED:
+                break  # the rest of the chunk went back to the queue with it
+            if outcomes.due():
+                outcomes.flush()
+                if between:
+                    between()
+    finally:
+        outcomes.flush()
+    doorbell.retries_ring([row for row in rows if results.get(row.pk) == Status.QUEUED])
+    return results
 
 
 def _payload(row):
@@ -156,78 +186,37 @@ def _payload(row):
     return row.payload
 
 
-def _send(alias, message):
-    """Send on this worker's open connection; a stale connection gets one fresh retry."""
-    try:
-        transport_connection(alias).send_messages([message])
-    except (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError):
-        transport_reset(alias)
-        transport_connection(alias).send_messages([message])
-
-
-def deliver_one(pk, *, alias=None):
-    """Deliver row `pk` if it is due. Returns its status afterwards, None if not ours to send, or
-    DEFERRED when the send rate put it back in the queue. `alias` sends through that MAILERS alias
-    only; by default the failover chain is used."""
-    return deliver_many([pk], alias=alias).get(pk)
-
-
-def deliver_many(pks, *, alias=None):
-    """Deliver the due rows among `pks` over this worker's open connection, in order: one claim,
-    one read and one suppression lookup for the chunk, then one status update per message (so a
-    worker that dies can duplicate at most the message it was sending). Returns {pk: status}."""
-    now = timezone.now()
-    rows, lease = _claim(list(pks), now)
-    if len(rows) < len(pks):
-        _reschedule_skipped(set(pks) - {row.pk for row in rows}, now)
-    if not rows:
-        return {}
-    blocked = suppression_active([address for _name, address in email.utils.getaddresses([r.recipients for r in rows])])
-    renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
-    results = {}
-    for index, row in enumerate(rows):
-        if time.monotonic() > renew_at:
-            lease = _lease_renew(rows[index:], lease)
-            renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
-        results[row.pk] = _deliver_row(row, alias, blocked, rest=rows[index + 1 :])
-        if results[row.pk] == DEFERRED:
-            break  # the rest of the chunk went back to the queue with it
-    return results
-
-
-def _deliver_row(row, alias, blocked, rest):
+def _deliver_row(row, alias, blocked, outcomes, rest):
     alias = alias or failover.transport_for(row)
+    mime = None
     try:
         payload = _payload(row)
         message, suppressed = message_without_suppressed(from_payload(payload), blocked=blocked)
         if message is None:
-            return _suppressed(row, suppressed)
-        wait = throttle.token_wait(alias, urgent=row.category == OutboundEmail.Category.URGENT)
+            return _suppressed(row, suppressed, outcomes)
+        wait = throttle.token_wait(alias, urgent=row.category == Category.URGENT)
         if wait:
-            return _deferred(row, wait, rest)
-        _send(alias, message)
+            return _deferred(row, wait, rest, outcomes)
+        mime = mime_load(row.mime)
+        mime, refused = transport_send(alias, message, mime)
     except Exception as error:
         transport_reset(alias)
-        return _failed(row, error, alias)
-    return _sent(row, payload, message, alias, note=_suppressed_note(suppressed))
+        return _failed(row, error, alias, outcomes, mime=mime)
+    return _sent(row, payload, message, alias, outcomes, suppressed, refused)
 
 
-def _sent(row, payload, message, alias, note=""):
+def _sent(row, payload, message, alias, outcomes, suppressed, refused):
     status = getattr(message, "anymail_status", None)
     message_id = (getattr(status, "message_id", None) or "")[:255] if status else ""
-    update = {
-        "status": Status.SENT,
-        "sent_at": timezone.now(),
-        "lease_until": None,
-        "last_error": note,
-        "provider": alias,
-        "provider_message_id": message_id,
-    }
+    notes = [_suppressed_note(suppressed)] if suppressed else []
+    notes += [f"refused by the server: {address} ({reply})" for address, reply in refused.items()]
+    values = {"sent_at": timezone.now(), "provider": alias, "provider_message_id": message_id, "mime": ""}
+    if refused:
+        values["refused_recipients"] = refused
     if row.sensitive and not settings.NOTIFICATIONS_KEEP_SENSITIVE:
         secrets = payload.pop("redact", [])
-        update.update(payload=redact(payload, secrets), payload_encrypted="", redacted=True)
-    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(**update)
-    tracking_attach(email_id=row.pk, message_id=message_id)
+        values.update(payload=redact(payload, secrets), payload_encrypted="", redacted=True)
+    outcomes.add(row, Status.SENT, last_error="; ".join(notes), **values)
     metrics.delivery_sent(row, alias, message_id)
     return Status.SENT
 
@@ -236,78 +225,57 @@ def _suppressed_note(suppressed):
     return "; ".join(f"not sent to {address}: suppressed ({row.reason})" for address, row in suppressed.items())
 
 
-def _suppressed(row, suppressed):
+def _suppressed(row, suppressed, outcomes):
     """Every recipient is suppressed: the provider never sees the message."""
     logger.info("outbox: email %s not sent, recipients suppressed", row.pk)
     metrics.delivery_suppressed(row, failover.transport_for(row))
-    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=Status.SUPPRESSED,
-        last_error=_suppressed_note(suppressed)[:2000],
-        lease_until=None,
-        attempts=F("attempts") - 1,
-    )
+    outcomes.add(row, Status.SUPPRESSED, last_error=_suppressed_note(suppressed), attempts=-1)
     return Status.SUPPRESSED
 
 
-def _deferred(row, wait, rest=()):
+def _deferred(row, wait, rest, outcomes):
     """Over the provider-wide send rate: this row and the rest of its chunk go back to the queue
-    for `wait` seconds, in one task, without counting an attempt."""
+    for `wait` seconds, without counting an attempt, with one wake-up for them."""
     when = timezone.now() + timedelta(seconds=wait)
-    _release([row, *rest], when)
-    _schedule_retry(row, wait, ids=[row.pk, *(other.pk for other in rest)])
+    for other in [row, *rest]:
+        outcomes.add(other, Status.QUEUED, last_error=other.last_error, attempts=-1, next_attempt_at=when)
+    outcomes.flush()
+    doorbell.ring_later(row.category, wait)
     return DEFERRED
 
 
-def _failover(row, alias, detail):
-    """Hand the row to the next provider, to be tried at once."""
-    now = timezone.now()
-    logger.warning("outbox: email %s moves from %s to %s: %s", row.pk, row.provider or "first provider", alias, detail)
-    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=Status.QUEUED,
-        provider=alias,
-        provider_since_attempt=row.attempts,
-        last_error=detail,
-        lease_until=None,
-        next_attempt_at=now,
-        enqueued_at=now,
-    )
-    _schedule_retry(row, 0)
-    metrics.delivery_failover(row, row.provider or failover.transport_chain()[0], alias)
-    return Status.QUEUED
-
-
-def _failed(row, error, alias="transport"):
-    detail = f"{type(error).__name__}: {error}"[:2000]
+def _failed(row, error, alias, outcomes, mime=None):
+    detail = f"{type(error).__name__}: {error}"
     if providers.is_throttled(error):
         throttle.bucket_slow(alias)
-    if not is_permanent(error):
-        next_alias = failover.transport_next(row, alias, error)
-        if next_alias:
-            return _failover(row, next_alias, detail)
-    if is_permanent(error) or failover.exhausted(row):
-        if not is_permanent(error):
+    permanent = is_permanent(error)
+    next_alias = None if permanent else failover.transport_next(row, alias, error)
+    if next_alias:
+        logger.warning("outbox: email %s moves from %s to %s: %s", row.pk, alias, next_alias, detail)
+        outcomes.add(
+            row,
+            Status.QUEUED,
+            last_error=detail,
+            provider=next_alias,
+            provider_since_attempt=row.attempts,
+            next_attempt_at=timezone.now(),
+        )
+        row.retry_in = 0
+        metrics.delivery_failover(row, alias, next_alias)
+        return Status.QUEUED
+    if permanent or failover.exhausted(row):
+        if not permanent:
             detail = f"gave up after {row.attempts} attempts: {detail}"
         logger.warning("outbox: email %s failed for good: %s", row.pk, detail)
-        OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
-            status=Status.FAILED, last_error=detail, lease_until=None
-        )
+        outcomes.add(row, Status.FAILED, last_error=detail, mime="")
         metrics.delivery_failed(row, alias, final=True)
         return Status.FAILED
     delay = retry_delay(row.attempts)
-    when = timezone.now() + timedelta(seconds=delay)
     logger.info("outbox: email %s attempt %d failed (%s); retrying in %.1fs", row.pk, row.attempts, detail, delay)
-    OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=Status.QUEUED, last_error=detail, lease_until=None, next_attempt_at=when, enqueued_at=when
-    )
-    _schedule_retry(row, delay)
+    values = {"next_attempt_at": timezone.now() + timedelta(seconds=delay)}
+    if mime and not row.mime:
+        values["mime"] = mime_store(mime, sensitive=row.sensitive)  # the retry sends these same bytes
+    outcomes.add(row, Status.QUEUED, last_error=detail, **values)
+    row.retry_in = delay
     metrics.delivery_failed(row, alias, final=False)
     return Status.QUEUED
-
-
-def _schedule_retry(row, delay, ids=None):
-    from .tasks import outbox_deliver
-
-    try:
-        outbox_deliver.apply_async(args=[ids or [row.pk]], queue=row.queue, countdown=delay)
-    except Exception as error:  # the sweeper will pick the row up when it is due
-        logger.warning("outbox: could not schedule retry of email %s: %s", row.pk, error)

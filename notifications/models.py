@@ -35,6 +35,14 @@ class OutboundEmail(models.Model):
 
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    refused_recipients = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("Recipients the server refused while accepting the others: {address: reply}."),
+    )
+    mime = models.TextField(
+        blank=True, help_text=_("The message's bytes as first built, kept for retries (encrypted when sensitive).")
+    )
     next_attempt_at = models.DateTimeField(default=timezone.now)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -60,6 +68,12 @@ class OutboundEmail(models.Model):
             models.Index(fields=["status", "updated_at"], name="outbox_status_updated_idx"),
             models.Index(
                 fields=["created_at"], condition=~models.Q(payload_encrypted="", payload={}), name="outbox_content_idx"
+            ),
+            # What a delivery task claims: queued rows of one category, the longest due first.
+            models.Index(
+                fields=["category", "next_attempt_at"],
+                condition=models.Q(status="queued"),
+                name="outbox_queued_idx",
             ),
         ]
 

@@ -1,14 +1,13 @@
 """Public helpers of the notifications app: render-and-send, and getting rows to a worker."""
 
 import logging
-from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from . import doorbell
 from .conf import settings
 from .models import OutboundEmail
 
@@ -57,60 +56,38 @@ def email_send(
     return message
 
 
-def outbox_enqueue(rows_or_ids_by_queue):
-    """Publish delivery tasks, one per chunk of ids per queue. Never raises: a row whose task
-    could not be published stays queued and the sweeper publishes it later.
-
-    The rows are stamped `enqueued_at` before their task is published, not after, so no UPDATE
-    of ours holds their locks while a worker claims them."""
-    from .tasks import outbox_deliver
-
-    chunk = settings.NOTIFICATIONS_CHUNK_SIZE
-    published = 0
-    for queue, ids in rows_or_ids_by_queue.items():
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk]
-            OutboundEmail.objects.filter(pk__in=part, status=OutboundEmail.Status.QUEUED).update(
-                enqueued_at=timezone.now()
-            )
-            try:
-                outbox_deliver.apply_async(
-                    args=[part],
-                    queue=queue,
-                    retry=True,
-                    retry_policy={"max_retries": 2, "interval_start": 0.1, "interval_step": 0.2},
-                )
-            except Exception as error:  # broker down: the sweeper will find these rows
-                logger.warning("outbox: could not enqueue %d email(s), left queued: %s", len(part), error)
-                OutboundEmail.objects.filter(pk__in=part, status=OutboundEmail.Status.QUEUED).update(enqueued_at=None)
-                continue
-            published += len(part)
-    return published
-
-
-def _by_queue(rows):
-    grouped = {}
-    for row in rows:
-        grouped.setdefault(row.queue, []).append(row.pk)
-    return grouped
+def outbox_enqueue(ids_by_queue):
+    """Wake the workers of each queue that has rows: one doorbell ring per queue, whatever the
+    number of rows (the delivery task claims due rows, not these ids). Never raises: rows nobody
+    was woken for stay queued and the sweeper rings for them. Returns the number of rows."""
+    categories = {queue: category for category, queue in doorbell.QUEUES.items()}
+    for queue, ids in ids_by_queue.items():
+        if ids:
+            doorbell.ring(categories[queue])
+    return sum(len(ids) for ids in ids_by_queue.values())
 
 
 def outbox_enqueue_on_commit(rows):
-    grouped = _by_queue(rows)
-    transaction.on_commit(lambda: outbox_enqueue(grouped), robust=True)
+    categories = list(dict.fromkeys(row.category for row in rows))
+    transaction.on_commit(lambda: [doorbell.ring(category) for category in categories], robust=True)
 
 
 def outbox_sweep(*, now=None):
-    """Re-publish rows that were never published, or whose worker died mid-send."""
+    """The backstop: rows whose worker died mid-send go back to the queue, and each category
+    with due rows gets a ring (for rows whose ring was lost with a broker that was down)."""
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.NOTIFICATIONS_SWEEP_AFTER)
-    rows = list(
-        OutboundEmail.objects.filter(
-            Q(status=OutboundEmail.Status.QUEUED, next_attempt_at__lte=now)
-            & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-            | Q(status=OutboundEmail.Status.SENDING, lease_until__lte=now)
-        ).only("pk", "category")[:10_000]
+    requeued = OutboundEmail.objects.filter(status=OutboundEmail.Status.SENDING, lease_until__lte=now).update(
+        status=OutboundEmail.Status.QUEUED, lease_until=None, next_attempt_at=now
     )
-    if rows:
-        logger.info("outbox sweep: re-enqueueing %d email(s)", len(rows))
-    return outbox_enqueue(_by_queue(rows))
+    if requeued:
+        logger.info("outbox sweep: %d email(s) whose worker stopped mid-send are queued again", requeued)
+    due = 0
+    for category in doorbell.QUEUES:
+        waiting = OutboundEmail.objects.filter(
+            status=OutboundEmail.Status.QUEUED, category=category, next_attempt_at__lte=now
+        ).count()
+        if waiting:
+            doorbell.answered(category)  # a ring whose task was lost must not hold the key
+            doorbell.ring(category)
+            due += waiting
+    return due

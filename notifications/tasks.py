@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery, services
+from . import delivery, doorbell, services
 
 
 def _is_id(value):
@@ -10,7 +10,17 @@ def _is_id(value):
 
 
 @shared_task(ignore_result=True)
+def outbox_drain(category):
+    """The doorbell's task: deliver due rows of `category` (see delivery.deliver_due)."""
+    if not isinstance(category, str) or category not in doorbell.QUEUES:
+        raise ValueError("outbox_drain takes a category: 'urgent' or 'bulk'")
+    doorbell.answered(category)
+    delivery.deliver_due(category)
+
+
+@shared_task(ignore_result=True)
 def outbox_deliver(ids):
+    """Tasks published before the doorbell carried ids: they deliver those rows."""
     if not isinstance(ids, list) or not all(_is_id(i) for i in ids):
         raise ValueError("outbox_deliver takes a list of OutboundEmail ids")
     delivery.deliver_many(ids)

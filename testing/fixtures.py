@@ -203,10 +203,12 @@ def smtp_server():
 # A real `celery worker` process
 # ------------------------------------------------------------------------------------------------
 class WorkerProcess:
-    def __init__(self, env, log_path, queues=None):
+    def __init__(self, env, log_path, queues=None, pool="solo", concurrency=1):
         self.env = env
         self.log_path = log_path
         self.queues = queues  # e.g. "email-urgent": consume only these (default: every queue)
+        self.pool = pool  # "solo", "threads" or "gevent"
+        self.concurrency = concurrency
         self.proc = None
 
     def start(self, timeout=40.0):
@@ -219,7 +221,8 @@ class WorkerProcess:
                 "-A",
                 "mailsite",
                 "worker",
-                "--pool=solo",
+                f"--pool={self.pool}",
+                f"--concurrency={self.concurrency}",
                 "-l",
                 "info",
                 "--without-heartbeat",
@@ -274,7 +277,6 @@ def worker_env(smtp_url=None, **extra):
         REDIS_URL=os.environ["REDIS_URL"],
         NOTIFICATIONS_RETRY_BASE="0.2",
         NOTIFICATIONS_RETRY_MAX="2",
-        NOTIFICATIONS_SWEEP_AFTER="1",
         PYTHONUNBUFFERED="1",
     )
     if smtp_url:
@@ -294,9 +296,9 @@ def worker_factory(transactional_db, redis_client, tmp_path):
         service_missing("a worker process needs DATABASE_URL pointing at PostgreSQL")
     workers = []
 
-    def start(smtp_url=None, queues=None, **extra):
+    def start(smtp_url=None, queues=None, pool="solo", concurrency=1, **extra):
         log_path = tmp_path / f"worker-{len(workers)}.log"
-        worker = WorkerProcess(worker_env(smtp_url, **extra), log_path, queues=queues)
+        worker = WorkerProcess(worker_env(smtp_url, **extra), log_path, queues, pool, concurrency)
         workers.append(worker)
         return worker.start()
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0004_webhook_tokens'),
+        ('notifications', '0005_outbox_claims'),
     ]
 
     operations = [

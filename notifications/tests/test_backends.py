@@ -117,20 +117,33 @@ def test_a_rolled_back_transaction_sends_nothing(db, django_capture_on_commit_ca
     assert callbacks == []
 
 
-def test_delivery_tasks_carry_ids_in_chunks_per_queue(db, redis_client, settings):
-    settings.NOTIFICATIONS_CHUNK_SIZE = 2
+def test_enqueue_rings_each_queue_once_whatever_the_number_of_rows(db, redis_client):
+    """The table is the queue: a task is a doorbell, so 5 urgent rows and 1 bulk row publish one
+    task per queue, and the next rings publish nothing while those tasks wait."""
     urgent = [OutboundEmail.objects.create(from_email="a@example.com", recipients="b@example.com") for _ in range(5)]
     bulk = OutboundEmail.objects.create(from_email="a@example.com", recipients="b@example.com", category="bulk")
 
-    published = services.outbox_enqueue({"email-urgent": [r.pk for r in urgent], "email-bulk": [bulk.pk]})
+    for row in urgent:
+        services.outbox_enqueue({"email-urgent": [row.pk]})
+    services.outbox_enqueue({"email-bulk": [bulk.pk]})
 
     def task_args(queue):
-        return [json.loads(_body(raw))[0][0] for raw in redis_client.lrange(queue, 0, -1)]
+        return [json.loads(_body(raw))[0] for raw in redis_client.lrange(queue, 0, -1)]
 
-    assert published == 6
-    assert sorted(task_args("email-urgent")) == sorted([[r.pk for r in urgent][i : i + 2] for i in (0, 2, 4)])
-    assert task_args("email-bulk") == [[bulk.pk]]
-    assert not OutboundEmail.objects.filter(enqueued_at__isnull=True).exists()
+    assert task_args("email-urgent") == [["urgent"]]
+    assert task_args("email-bulk") == [["bulk"]]
+
+
+def test_a_started_task_lets_the_next_send_ring_again(db, redis_client):
+    """A delivery task resets the bell before it claims: a row committed after its last claim
+    rings again instead of waiting for the sweeper."""
+    from notifications import doorbell
+
+    assert doorbell.ring("urgent") is True
+    assert doorbell.ring("urgent") is False  # a task is on its way
+    doorbell.answered("urgent")  # what outbox_drain does first
+    assert doorbell.ring("urgent") is True
+    assert redis_client.llen("email-urgent") == 2
 
 
 def _body(raw):

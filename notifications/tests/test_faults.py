@@ -12,6 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from notifications import tasks
+from notifications.conf import settings
 from notifications.models import OutboundEmail
 from testing.fixtures import BASE_DIR, RecordingHandler, SMTPServer, free_port, worker_env
 
@@ -163,3 +164,37 @@ def test_worker_killed_before_the_server_has_the_message_sends_once(worker_facto
     assert row.attempts == 2
     assert len(smtp_server.wait_for(1)) == 1
     assert smtp_server.handler.data_started == 1
+
+
+def test_worker_killed_mid_stream_duplicates_at_most_one_outcome_group(worker_factory, smtp_server):
+    """Outcomes are written in groups (one UPDATE for up to NOTIFICATIONS_OUTCOME_GROUP messages or
+    0.2 s). A worker killed while streaming sends again only what its unwritten group held: at most
+    10 messages. Everything else arrives once, and everything arrives."""
+
+    count = 80
+    smtp_server.handler.delay = 0.01
+    first = worker_factory(smtp_url=smtp_server.url, NOTIFICATIONS_SEND_LEASE=2)
+    batch = [(f"Stream {n}", "Body", "from@example.com", [f"s{n}@example.com"]) for n in range(count)]
+    mail.send_mass_mail(batch)
+
+    smtp_server.wait_for(30, timeout=60)
+    first.kill()
+    worker_factory(smtp_url=smtp_server.url, NOTIFICATIONS_SEND_LEASE=2)
+    wait_until(
+        lambda: not OutboundEmail.objects.filter(status="sending", lease_until__gt=timezone.now()).exists(),
+        "the dead worker's leases to expire",
+    )
+    tasks.outbox_sweep.delay()
+
+    wait_until(lambda: OutboundEmail.objects.filter(status="sent").count() == count, "every row sent", timeout=90)
+    copies = {}
+    for record in smtp_server.messages:
+        copies[record["rcpt_tos"][0]] = copies.get(record["rcpt_tos"][0], 0) + 1
+    assert sorted(copies) == sorted(f"s{n}@example.com" for n in range(count))
+    duplicates = sum(n - 1 for n in copies.values())
+    assert duplicates <= settings.NOTIFICATIONS_OUTCOME_GROUP == 10, f"{duplicates} messages went out twice"
+    # All copies of one message carry its Message-ID, so a receiver can drop the second.
+    twice = [address for address, n in copies.items() if n > 1]
+    for address in twice:
+        ids = {r["message"]["Message-ID"] for r in smtp_server.messages if r["rcpt_tos"] == [address]}
+        assert len(ids) == 1

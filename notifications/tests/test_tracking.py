@@ -94,15 +94,22 @@ def test_shuffled_and_duplicated_webhook_posts_through_mailgun(client, seed):
 
 def test_events_before_the_message_id_is_recorded_are_attached_when_it_is():
     """The webhook can beat the worker: the event waits, unattached, and applies once sent."""
+    from django.utils import timezone
+
+    from notifications.outcomes import Outcomes
+
+    lease = timezone.now()
     OutboundEmail.objects.create(
-        status="sending", from_email="a@example.com", recipients="ann@example.com", subject="Hi"
+        status="sending", lease_until=lease, from_email="a@example.com", recipients="ann@example.com", subject="Hi"
     )
     fire("delivered", "<early@mg.example.com>")
     event = EmailEvent.objects.get()
     assert event.email is None
 
     row = OutboundEmail.objects.get()  # the worker now records the provider's answer
-    delivery._sent(row, {}, _Message("<early@mg.example.com>"), "transport")
+    outcomes = Outcomes(lease)
+    delivery._sent(row, {}, _Message("<early@mg.example.com>"), "transport", outcomes, {}, {})
+    outcomes.flush()
 
     event.refresh_from_db()
     row.refresh_from_db()
