@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from testing.fixtures import BASE_DIR, service_missing
 
-BENCHMARKS = {"latency", "throughput", "priority", "followers", "memory", "scaling", "dashboard"}
+BENCHMARKS = {"latency", "throughput", "priority", "followers", "memory", "scaling", "dashboard", "parity"}
 
 
 def test_every_benchmark_runs_at_a_tiny_scale(tmp_path):
