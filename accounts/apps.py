@@ -5,3 +5,9 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Registers the shared tasks in every process, not only in workers (Celery's autodiscovery
+        # runs at worker start): a task published by name from a web process then honours
+        # CELERY_TASK_ALWAYS_EAGER, for a project that runs its tasks in process.
+        from . import tasks  # noqa: F401

@@ -8,8 +8,10 @@ django-redis, so they hold across web processes:
             past ACCOUNTS_CODE_MAX_FAILURES verifying by code is locked until the day is over
   used      one marker per code, set with add(): only one request can ever consume it
 
-Sending and checking answer the same way whether or not an account exists: a missing code is
-just a wrong one, with its own tries counter, so nobody learns who has an account here.
+Sending and checking answer the same way whether or not an account exists: a request for a code
+is recorded and carried out by the worker (accounts/intents.py), so it costs the same for every
+address, and a missing code is just a wrong one, with its own tries counter, so nobody learns who
+has an account here.
 """
 
 import hashlib
@@ -36,7 +38,8 @@ from notifications.services import email_send
 from .code_activity import activity_note
 from .conf import settings
 from .identity import email_canonical
-from .models import EmailCaptcha
+from .intents import intent_record
+from .models import EmailCaptcha, Intent
 from .ratelimit import ratelimit_consume, ratelimit_peek
 
 logger = logging.getLogger(__name__)
@@ -81,13 +84,30 @@ def _admit(*, action, email, purpose, ip):
 
 
 def code_send(*, email, purpose=Purpose.SIGNUP, ip=None, language=None):
-    """Email a fresh code for `purpose` to `email`, replacing any earlier one.
+    """Ask for a fresh code for `purpose` to be emailed to `email`, replacing any earlier one.
 
-    A log-in code goes only to an active, confirmed account; a sign-up code only to an address
-    without an account (its owner gets a "you already have an account" note instead). The result
-    is the same either way. Raises CodeError for a malformed address, CodeLimited over a limit.
+    The request is recorded for the worker (code_send_process), which decides who gets a code,
+    so this costs the same whatever the address and the result is the same either way. Raises
+    CodeError for a malformed address, CodeLimited over a limit or while the address is locked.
     """
     email, purpose = _admit(action="send", email=email, purpose=purpose, ip=ip)
+    now = timezone.now()
+    locked = _failures(email, now) >= settings.ACCOUNTS_CODE_MAX_FAILURES
+    intent_record(
+        kind=Intent.Kind.CODE, email=email, purpose=purpose, ip=_ip_or_none(ip), language=language or get_language()
+    )
+    if locked:
+        raise _locked_error(now)
+    return CodeSent(
+        expires_in=settings.ACCOUNTS_CODE_TTL,
+        retry_after=ratelimit_peek(action="code_send", key=email, ip=ip),
+    )
+
+
+def code_send_process(*, email, purpose, ip=None, language=None):
+    """The worker's half of code_send. A log-in code goes only to an active, confirmed account; a
+    sign-up code only to an address without an account (its owner gets a "you already have an
+    account" note instead). Every request leaves an audit row saying which it was."""
     now = timezone.now()
     ttl = settings.ACCOUNTS_CODE_TTL
     locked = _failures(email, now) >= settings.ACCOUNTS_CODE_MAX_FAILURES
@@ -100,7 +120,7 @@ def code_send(*, email, purpose=Purpose.SIGNUP, ip=None, language=None):
             purpose=purpose,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl if outcome == Outcome.PENDING else 0),
-            ip=_ip_or_none(ip),
+            ip=ip,
             outcome=outcome,
         )
         if captcha.outcome == Outcome.PENDING:
@@ -114,12 +134,7 @@ def code_send(*, email, purpose=Purpose.SIGNUP, ip=None, language=None):
 
             signup_existing_notify(email=email)
     logger.info("code_send: %s code %s: %s", purpose, captcha.pk, captcha.outcome)
-    if locked:
-        raise _locked_error(now)
-    return CodeSent(
-        expires_in=ttl,
-        retry_after=ratelimit_peek(action="code_send", key=email, ip=ip),
-    )
+    return captcha
 
 
 def code_consume(*, email, purpose, code, ip=None):

@@ -35,6 +35,18 @@ DEFAULTS = {
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
+    # Requests that depend on whether an address has an account (sign-up, reset, resend, codes)
+    # are recorded as rows and carried out by a worker, so every address gets the same response
+    # time. The sweeper carries out those still waiting after this many seconds (their task was
+    # never published, or never ran) ...
+    "ACCOUNTS_INTENT_SWEEP_AFTER": 30,
+    # ... and drops, with a warning, those older than this many seconds.
+    "ACCOUNTS_INTENT_MAX_AGE": 24 * 3600,
+    # The Celery queue of the task that carries a request out.
+    "ACCOUNTS_INTENT_QUEUE": "email-urgent",
+    # Carry each request out in the web process right after recording it (tests, or a project
+    # without a worker). It gives back the timing difference the worker exists to hide.
+    "ACCOUNTS_INTENTS_INLINE": False,
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

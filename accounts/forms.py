@@ -4,8 +4,6 @@ Every text field refuses NUL bytes (Django's CharField does) and over-long input
 error, so bad input never reaches the database as a 500.
 """
 
-import logging
-
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
@@ -13,13 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from . import services
 from .identity import email_canonical, username_key
 from .languages import language_choices
 from .models import username_validator
 from .ratelimit import client_ip
-
-logger = logging.getLogger(__name__)
 
 EMAIL_MAX_LENGTH = 254
 USERNAME_MAX_LENGTH = 30
@@ -67,11 +62,12 @@ def email_field(label=None, **attrs):
 class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
     """email, username, password1, password2 and an optional emailed `code`.
 
-    A right code confirms the address at once (`code_verified`). An address that already has an
-    account is not an error unless a right code proves the visitor owns it (`existing_account`):
-    the view answers as for a new account and mails the owner, so sign-up does not reveal which
-    addresses have accounts. The code is only checked (and so used up) when everything else is
-    valid.
+    A right code confirms the address at once (`code_verified`). Without one, the form does not
+    look the address up at all: whether it has an account is the worker's business
+    (services.signup_process), so sign-up reveals nothing, not even by its timing. Only a right
+    code, which proves the visitor owns the address, lets the form say the address has an account
+    (`existing_account`, an error). The code is only checked (and so used up) when everything else
+    is valid.
     """
 
     email = email_field(autofocus=True)
@@ -112,10 +108,8 @@ class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
         # Checked against a draft user, so the password may not resemble the name or address.
         draft = user_model(username=cleaned.get("username") or "", email=cleaned.get("email") or "")
         self.validate_password_for_user(draft)
-        email = cleaned.get("email")
-        self.existing_account = bool(email) and _users().filter(email=email).exists()
         if not self.errors and cleaned.get("code"):
-            self._check_code(email, cleaned["code"])
+            self._check_code(cleaned.get("email"), cleaned["code"])
         return cleaned
 
     def _check_code(self, email, code):
@@ -129,6 +123,7 @@ class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
             self.code_retry_after = getattr(error, "retry_after", None)  # over a code-check limit
             return
         self.code_verified = True
+        self.existing_account = _users().filter(email=email).exists()
         if self.existing_account:
             self.add_error(
                 "email",
@@ -176,22 +171,9 @@ class EmailForm(forms.Form):
     email = email_field(autofocus=True)
 
 
-class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's reset form, mailing through our service (outbox, user's language, link redacted)."""
-
-    email = email_field(autofocus=True)
-
-    def get_users(self, email):
-        # Django's own matches with `iexact`; only the canonical address may match here.
-        users = _users().filter(email=email, is_active=True)
-        return (user for user in users if user.has_usable_password())
-
-    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
-        try:
-            services.password_reset_send(user=context["user"], uidb64=context["uid"], token=context["token"])
-        except Exception:
-            # As Django does: a failure must not tell the visitor that the address has an account.
-            logger.exception("password reset mail to user %s could not be queued", context["user"].pk)
+class PasswordResetForm(EmailForm):
+    """The address to mail a reset link to. Nothing here looks it up: the worker does
+    (services.password_reset_process), so the request costs the same for every address."""
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):

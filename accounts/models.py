@@ -129,3 +129,28 @@ class EmailCaptcha(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} code for {self.email} ({self.get_outcome_display()})"
+
+
+class Intent(models.Model):
+    """A request that depends on whether an address has an account (sign-up, reset, a new
+    confirmation link, a code), recorded for the worker to carry out.
+
+    The web request only writes this row and publishes a task, the same work for every address,
+    so its response time tells nobody which addresses have accounts. The row is the durable
+    record: if the task is never published or never runs, the sweeper carries it out. It is
+    deleted in the transaction that carries it out."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup"
+        RESET = "reset"
+        RESEND = "resend"
+        CODE = "code"
+
+    kind = models.CharField(max_length=16, choices=Kind)
+    email = models.EmailField(max_length=254)  # canonical
+    # The handler's other keyword arguments; for a sign-up the password's hash, never the password.
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return f"{self.kind} for {self.email} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -10,17 +10,23 @@ import logging
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
 from django.utils.functional import lazy
+from django.utils.http import urlsafe_base64_encode
 from django.utils.timesince import timesince
 
 from notifications.services import email_send
 
 from .conf import settings
 from .identity import email_canonical, email_canonical_or_none
+from .intents import intent_record
+from .models import Intent
 from .ratelimit import ratelimit_consume
 from .tokens import (
     TokenAddressTaken,
@@ -55,10 +61,10 @@ def _users():
 # ------------------------------------------------------------------------------------------------
 # Registration and address confirmation
 # ------------------------------------------------------------------------------------------------
-def user_register(*, email, username, password, language=None, confirmed=False):
-    """Create an account. Unconfirmed accounts are sent a confirmation link in the same
-    transaction, so a failed sign-up sends nothing. Raises IntegrityError if the address or
-    username was taken meanwhile."""
+def user_register(*, email, username, password=None, password_hash=None, language=None, confirmed=False):
+    """Create an account, with `password` or the hash of one. Unconfirmed accounts are sent a
+    confirmation link in the same transaction, so a failed sign-up sends nothing. Raises
+    IntegrityError if the address or username was taken meanwhile."""
     with transaction.atomic():
         user = _users().create_user(
             username=username,
@@ -67,6 +73,9 @@ def user_register(*, email, username, password, language=None, confirmed=False):
             language=language or settings.LANGUAGE_CODE,
             email_confirmed_at=timezone.now() if confirmed else None,
         )
+        if password_hash is not None:
+            user.password = password_hash
+            user.save(update_fields=["password"])
         if not confirmed:
             confirmation_send(user=user)
     return user
@@ -86,10 +95,46 @@ def confirmation_send(*, user):
     )
 
 
+def signup_request(*, email, username, password, language=None):
+    """Record a sign-up for the worker (signup_process). The password is hashed here, for every
+    address alike, so the request costs the same whether or not the address has an account.
+    Returns the proof the signing-up browser keeps (see signup_proof)."""
+    email = email_canonical(email)
+    password_hash = make_password(password)
+    intent_record(
+        kind=Intent.Kind.SIGNUP,
+        email=email,
+        username=username,
+        password_hash=password_hash,
+        language=language or settings.LANGUAGE_CODE,
+    )
+    return _signup_proof(email, password_hash)
+
+
+def signup_process(*, email, username, password_hash, language=None):
+    """The worker's half of a sign-up: a new account with its confirmation link, or, for an
+    address that has an account, a notice to its owner."""
+    if not _users().filter(email=email).exists():
+        try:
+            user_register(email=email, username=username, password_hash=password_hash, language=language)
+            return
+        except IntegrityError:  # the address or the username was taken since the request
+            if not _users().filter(email=email).exists():
+                logger.warning("sign-up dropped: its username was taken since the request")
+                return
+    signup_existing_notify(email=email)
+
+
 def confirmation_resend(*, email):
-    """Send a new link if `email` belongs to an active, unconfirmed account. True if one was sent;
-    callers must answer the same either way."""
-    email = email_canonical_or_none(email) or ""
+    """Record a request for a new confirmation link (confirmation_resend_process does it). The
+    same work whatever the address, so callers answer the same either way."""
+    email = email_canonical_or_none(email)
+    if email:
+        intent_record(kind=Intent.Kind.RESEND, email=email)
+
+
+def confirmation_resend_process(*, email):
+    """Send a new link if `email` belongs to an active, unconfirmed account. True if one was sent."""
     user = _users().filter(email=email, email_confirmed_at__isnull=True, is_active=True).first()
     if user is None:
         return False
@@ -121,7 +166,11 @@ SIGNUP_PROOF_SALT = "accounts.services.signup_proof"
 def signup_proof(*, user):
     """A keyed fingerprint of the account's address and password hash. The browser that chose
     the password keeps it in its session; a confirmation from that browser keeps the password."""
-    return salted_hmac(SIGNUP_PROOF_SALT, f"{user.email}\0{user.password}", algorithm="sha256").hexdigest()
+    return _signup_proof(user.email, user.password)
+
+
+def _signup_proof(email, password_hash):
+    return salted_hmac(SIGNUP_PROOF_SALT, f"{email}\0{password_hash}", algorithm="sha256").hexdigest()
 
 
 def confirm_needs_password(*, user, proofs=()):
@@ -211,6 +260,27 @@ def signup_existing_notify(*, email):
 # ------------------------------------------------------------------------------------------------
 # Passwords
 # ------------------------------------------------------------------------------------------------
+def password_reset_request(*, email):
+    """Record a reset request (password_reset_process does it): the same work for every address."""
+    email = email_canonical_or_none(email)
+    if email:
+        intent_record(kind=Intent.Kind.RESET, email=email)
+
+
+def password_reset_process(*, email):
+    """Mail a reset link to the active account with this address and a usable password, if any.
+    True if one was sent."""
+    user = _users().filter(email=email, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    password_reset_send(
+        user=user,
+        uidb64=urlsafe_base64_encode(force_bytes(user.pk)),
+        token=default_token_generator.make_token(user),
+    )
+    return True
+
+
 def password_reset_send(*, user, uidb64, token):
     link = _absolute(reverse("accounts:password-reset-confirm", kwargs={"uidb64": uidb64, "token": token}))
     email_send(

@@ -88,26 +88,36 @@ class SignupView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        if form.existing_account:
-            services.signup_existing_notify(email=data["email"])
-            return confirm_sent_redirect(self.request, data["email"])
+        if form.code_verified:
+            return self.register_now(form)
+        # The same work for every address: the password is hashed and the sign-up recorded; the
+        # worker creates the account, or mails the owner of an address that has one.
+        proof = services.signup_request(
+            email=data["email"],
+            username=data["username"],
+            password=data["password1"],
+            language=request_language(self.request),
+        )
+        # This browser chose the password: its confirmation keeps it (services.email_confirm).
+        proofs = self.request.session.get(SIGNUP_PROOFS_SESSION_KEY, [])[-4:]
+        self.request.session[SIGNUP_PROOFS_SESSION_KEY] = [*proofs, proof]
+        return confirm_sent_redirect(self.request, data["email"])
+
+    def register_now(self, form):
+        """A right code proved the address (and that it has no account): the account is ready."""
+        data = form.cleaned_data
         try:
             user = services.user_register(
                 email=data["email"],
                 username=data["username"],
                 password=data["password1"],
                 language=request_language(self.request),
-                confirmed=form.code_verified,
+                confirmed=True,
             )
         except IntegrityError:  # the same address or username was registered a moment ago
             field = "email" if get_user_model()._default_manager.filter(email=data["email"]).exists() else "username"
             form.add_error(field, _("That is taken. Please choose another."))
             return self.form_invalid(form)
-        if not form.code_verified:
-            # This browser chose the password: its confirmation keeps it (services.email_confirm).
-            proofs = self.request.session.get(SIGNUP_PROOFS_SESSION_KEY, [])[-4:]
-            self.request.session[SIGNUP_PROOFS_SESSION_KEY] = [*proofs, services.signup_proof(user=user)]
-            return confirm_sent_redirect(self.request, user.email)
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.username})
         return redirect("home")
@@ -244,8 +254,12 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password-reset-done")
 
     def form_valid(self, form):
-        limited = rate_limited(self.request, "password_reset", key=form.cleaned_data["email"])
-        return limited or super().form_valid(form)
+        email = form.cleaned_data["email"]
+        limited = rate_limited(self.request, "password_reset", key=email)
+        if limited:
+            return limited
+        services.password_reset_request(email=email)  # the worker looks the address up
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -20,7 +20,7 @@ import time
 import traceback
 from pathlib import Path
 
-BENCHMARKS = ["latency", "throughput", "priority", "followers", "memory", "scaling", "dashboard", "paths"]
+BENCHMARKS = ["latency", "throughput", "priority", "followers", "memory", "scaling", "dashboard", "paths", "parity"]
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
 

@@ -224,6 +224,7 @@ _from_env("ACCOUNTS_CODE_TTL", _env_int, 60)
 _from_env("ACCOUNTS_CODE_MAX_ATTEMPTS", _env_int, 1)
 _from_env("ACCOUNTS_CODE_MAX_FAILURES", _env_int, 1)
 _from_env("ACCOUNTS_RATE_LIMITS_ENABLED", _env_bool)
+_from_env("ACCOUNTS_INTENT_SWEEP_AFTER", _env_int, 0)
 _from_env("ACCOUNTS_TRUSTED_PROXIES", _env_networks, old="TRUSTED_PROXIES")
 
 # ------------------------------------------------------------------------------------------------
@@ -419,6 +420,7 @@ CELERY_BEAT_SCHEDULE = {
     "follower-alert-items-prune": {"task": "notifications.tasks.follower_alert_items_prune", "schedule": 3600.0},
     "webhook-tokens-prune": {"task": "notifications.tasks.webhook_tokens_prune", "schedule": 600.0},
     "accounts-unconfirmed-prune": {"task": "accounts.tasks.unconfirmed_prune", "schedule": 3600.0},
+    "accounts-intents-sweep": {"task": "accounts.tasks.intents_sweep", "schedule": 30.0},
     # Operations (mailsite/tasks.py): stuck-or-bouncing alerts, and retention in bounded batches.
     "ops-alerts-check": {"task": "mailsite.tasks.alerts_check", "schedule": 60.0},
     "ops-retention-purge": {"task": "mailsite.tasks.retention_purge", "schedule": 600.0},

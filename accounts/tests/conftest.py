@@ -15,3 +15,10 @@ def clean_cache():
 @pytest.fixture
 def no_limits(settings):
     settings.ACCOUNTS_RATE_LIMITS_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def intents_inline(settings):
+    """Most tests here are about what a request leads to, not how it gets to the worker: carry
+    each recorded request out at once. The tests of that path (test_intents*.py) turn this off."""
+    settings.ACCOUNTS_INTENTS_INLINE = True

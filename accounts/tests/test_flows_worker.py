@@ -1,6 +1,6 @@
-"""Sign-up to confirmed account with every real part: the web request writes the outbox row, a
-real Celery worker process takes it from Redis and hands it to a real SMTP server, and the link is
-read out of the message that server received."""
+"""Sign-up to confirmed account with every real part: the web request records the sign-up, a real
+Celery worker process creates the account and writes the outbox row, a worker hands the mail to a
+real SMTP server, and the link is read out of the message that server received."""
 
 from urllib.parse import urlsplit
 
@@ -8,6 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from .support import PASSWORD, links_in  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def intents_inline(settings):
+    settings.ACCOUNTS_INTENTS_INLINE = False  # the worker carries the sign-up out
 
 
 @pytest.mark.django_db(transaction=True)

@@ -69,11 +69,14 @@ def test_username_that_collides_in_another_case(user_factory):
     assert form.errors["username"] == ["That username is taken."]
 
 
-def test_existing_address_in_another_case_is_flagged_not_an_error(user_factory):
+def test_existing_address_is_not_looked_up_without_a_code(user_factory, django_assert_max_num_queries):
+    """The form does the same work for a taken address as for a free one: it never asks whether
+    the address has an account (the worker does), only whether the username is taken."""
     user_factory(email="new@example.com", username="first")
-    form = signup(email="NEW@example.com")
-    assert form.is_valid(), form.errors
-    assert form.existing_account is True
+    with django_assert_max_num_queries(1):  # the username lookup
+        form = signup(email="NEW@example.com")
+        assert form.is_valid(), form.errors
+    assert form.existing_account is False
 
 
 def test_code_is_not_checked_while_other_fields_are_wrong(outbox):

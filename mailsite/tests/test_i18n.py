@@ -191,7 +191,10 @@ def test_email_change_notice_is_in_the_recipients_language(user_factory, english
     assert_chinese(notice)
 
 
-def test_a_reset_asked_for_in_chinese_reaches_an_english_user_in_english(user_factory, client, outbox, redis_cache):
+def test_a_reset_asked_for_in_chinese_reaches_an_english_user_in_english(
+    user_factory, client, outbox, redis_cache, settings
+):
+    settings.ACCOUNTS_INTENTS_INLINE = True  # the worker's half (it renders the mail) in this process
     user_factory(language="en")
 
     client.post("/accounts/password/reset/", {"email": "ada@example.com"}, headers={"accept-language": "zh-hans"})
@@ -201,7 +204,10 @@ def test_a_reset_asked_for_in_chinese_reaches_an_english_user_in_english(user_fa
     assert not CJK.search(message.body)
 
 
-def test_a_reset_asked_for_in_english_reaches_a_chinese_user_in_chinese(user_factory, client, outbox, redis_cache):
+def test_a_reset_asked_for_in_english_reaches_a_chinese_user_in_chinese(
+    user_factory, client, outbox, redis_cache, settings
+):
+    settings.ACCOUNTS_INTENTS_INLINE = True  # the worker's half (it renders the mail) in this process
     user_factory(language="zh-hans")
 
     client.post("/accounts/password/reset/", {"email": "ada@example.com"}, headers={"accept-language": "en"})

@@ -39,8 +39,10 @@ def test_a_request_that_sends_mail_logs_its_outbox_ids_under_its_request_id(clie
     assert request_line["message"].startswith("POST ")
 
 
-def test_signup_mail_ids_lead_from_the_request_to_the_worker_log(client, db, json_log, outbox, redis_cache):
+def test_signup_mail_ids_lead_from_the_request_to_the_worker_log(client, db, json_log, outbox, redis_cache, settings):
     from notifications.models import OutboundEmail
+
+    settings.ACCOUNTS_INTENTS_INLINE = True  # the sign-up's worker half, which queues the mail, in this request
 
     client.post(
         "/accounts/signup/",
