@@ -7,15 +7,15 @@ from playwright.sync_api import expect
 
 from notifications.models import EmailEvent, OutboundEmail
 from notifications.tests.helpers import wait_status
+from testing.users import PASSWORD
 
-from .conftest import PASSWORD
 from .test_docs_screenshots import screenshots_dir
 
 pytestmark = pytest.mark.browser
 
 
-def test_dashboard_screenshot(page, inbox, make_user, smtp_server, live_server):
-    staff = make_user("operator")
+def test_dashboard_screenshot(page, inbox, user_factory, smtp_server, live_server):
+    staff = user_factory("operator")
     staff.is_staff = staff.is_superuser = True
     staff.save()
     smtp_server.handler.responses = ["550 5.1.1 no such user", "550 5.1.1 no such user"]
