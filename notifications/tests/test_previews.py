@@ -86,7 +86,7 @@ def test_a_preview_shows_html_in_a_sandbox_beside_the_text_in_every_language(cli
     frames = re.findall(r"<iframe[^>]*>", page)
     assert len(frames) == len(LANGUAGES)
     for language, frame in zip(LANGUAGES, frames, strict=True):
-        assert " sandbox " in frame and "allow-scripts" not in frame
+        assert " sandbox=" in frame and "allow-scripts" not in frame
         assert reverse("notifications:email-preview-html", args=[preview.name, language]) in frame
         subject, text, _html = preview.render(language=language)
         assert f"<strong>Subject:</strong> {subject}" in page
