@@ -119,8 +119,7 @@ def test_the_dev_mailbox_links_to_the_previews(client, db):
 
 
 def test_two_previews_cannot_share_a_name():
-    from notifications.mailbox import html_for_frame
-from notifications.previews import email_preview
+    from notifications.previews import email_preview
 
     def confirm():
         return {}
