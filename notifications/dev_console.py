@@ -25,6 +25,6 @@ class EmailBackend(BaseEmailBackend):
         for message in email_messages:
             url = mailbox_url(getattr(message, "outbox_id", None))
             logger.info(
-                "email to %s: %r%s", ", ".join(message.recipients()), str(message.subject), f"  {url}" if url else ""
+                'email to %s: "%s"%s', ", ".join(message.recipients()), message.subject, f"  {url}" if url else ""
             )
         return len(email_messages)
