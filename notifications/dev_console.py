@@ -14,7 +14,9 @@ logger = logging.getLogger("notifications.console")
 
 def mailbox_url(outbox_id):
     try:
-        path = reverse("notifications:mailbox-detail", args=[outbox_id]) if outbox_id else reverse("notifications:mailbox")
+        path = (
+            reverse("notifications:mailbox-detail", args=[outbox_id]) if outbox_id else reverse("notifications:mailbox")
+        )
     except NoReverseMatch:  # a project that does not mount the app's pages
         return ""
     return settings.SITE_URL.rstrip("/") + path

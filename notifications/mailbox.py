@@ -6,9 +6,9 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from django.db.models import Q
+from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .conf import settings
@@ -58,7 +58,9 @@ def message_links(preview):
 
 def message_codes(preview):
     """The lines of the text part that are nothing but a code (4 to 12 digits)."""
-    return list(dict.fromkeys(m.group(1) for line in (preview.text or "").splitlines() if (m := CODE_LINE.fullmatch(line))))
+    return list(
+        dict.fromkeys(m.group(1) for line in (preview.text or "").splitlines() if (m := CODE_LINE.fullmatch(line)))
+    )
 
 
 def text_linked(text):

@@ -12,8 +12,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from .mailbox import html_for_frame, link_status, mailbox_search, message_codes, message_links, message_source
-from .mailbox import text_linked
+from .mailbox import (
+    html_for_frame,
+    link_status,
+    mailbox_search,
+    message_codes,
+    message_links,
+    message_source,
+    text_linked,
+)
 from .models import OutboundEmail
 from .preview import outbound_preview
 

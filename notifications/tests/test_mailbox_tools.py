@@ -122,7 +122,9 @@ def test_an_unreadable_email_has_no_source(client):
 @override_settings(DEBUG=True)
 def test_links_open_outside_the_frame_and_codes_get_a_copy_button(client):
     text = "Your code:\n\n  482913\n\nOr open https://example.com/a?b=1&c=<2>, then stop."
-    row = send("Code inside", text=text, html="<html><head><title>t</title></head><body><a href='/x'>x</a></body></html>")
+    row = send(
+        "Code inside", text=text, html="<html><head><title>t</title></head><body><a href='/x'>x</a></body></html>"
+    )
 
     page = client.get(reverse("notifications:mailbox-detail", args=[row.pk])).content.decode()
     frame = client.get(reverse("notifications:mailbox-html", args=[row.pk])).content.decode()
@@ -161,7 +163,9 @@ def test_the_link_check_asks_our_own_site(client):
 
     assert page.status_code == 200
     rows = page.content.decode().split("<tr>")[2:]
-    statuses = {re.search(r'href="([^"]+)"', row)[1]: re.search(r'class="status \w+">(\d+)<|(—)', row)[1] for row in rows}
+    statuses = {
+        re.search(r'href="([^"]+)"', row)[1]: re.search(r'class="status \w+">(\d+)<|(—)', row)[1] for row in rows
+    }
     assert statuses == {
         "mailto:help@example.com": None,
         "https://elsewhere.example/": None,
