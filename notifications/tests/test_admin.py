@@ -106,11 +106,13 @@ def test_requeue_sends_a_failed_email_again_and_leaves_sent_ones(worker_factory,
 def test_the_changelist_fits_a_row_on_one_line(admin_client, rows):
     """Short category labels (the long one in a tooltip), subjects cut to fit, dates that do not
     wrap: at 1,400 px the created column stays in view."""
-    long = make("dan@example.com", "A subject " * 20)
+    make("dan@example.com", "A subject " * 20)
 
     page = admin_client.get(CHANGELIST).content.decode()
 
-    assert '<td class="field-category_label"><span title="urgent (codes, links, security notices)">urgent</span>' in page
+    assert (
+        '<td class="field-category_label"><span title="urgent (codes, links, security notices)">urgent</span>' in page
+    )
     assert '<span title="bulk (alerts, digests)">bulk</span>' in page
     shown = re.search(r'<td class="field-subject_short"><span title="(A subject [^"]+)">([^<]+)</span>', page)
     assert shown[1].strip() == ("A subject " * 20).strip() and len(shown[2]) == 60 and shown[2].endswith("…")
