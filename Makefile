@@ -3,6 +3,7 @@ PYTHON ?= $(shell .ci/find-python)
 VENV := .venv
 VPY := $(VENV)/bin/python
 DEV_SECRET := $(shell head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+ADDRPORT ?= 127.0.0.1:8000
 
 .PHONY: help install run worker beat test lint bench migrate messages clean
 
@@ -25,17 +26,25 @@ install: $(VENV)/.installed
 migrate: install
 	DEBUG=$${DEBUG:-1} $(VPY) manage.py migrate --noinput
 
-run: install
-	@# A development key kept under var/, so sessions survive a restart (settings only read it).
-	@mkdir -p var && test -s var/dev-secret-key || echo "$(DEV_SECRET)" > var/dev-secret-key
+# The local development environment that every command reads (manage.py, celery), as
+# cookiecutter-django's .envs/.local: DEBUG on and a key of its own, so sessions survive a restart.
+# Written once; an existing .env is never touched (delete it for a new key).
+.env:
+	@printf '%s\n' "# Written by 'make run' for development on this machine only; never deploy it." \
+	  "# See .env.example for every variable." "DEBUG=1" \
+	  "SECRET_KEY=$$(cat var/dev-secret-key 2>/dev/null || echo $(DEV_SECRET))" > $@
+	@echo "mailsite: wrote .env (DEBUG=1 and a development SECRET_KEY) for manage.py and celery."
+
+run: install .env
 	DEBUG=1 $(VPY) manage.py migrate --noinput
 	@# The compiled translations are committed; this only refreshes them after a .po edit (needs GNU gettext).
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var -v 0; fi
-	@echo "mailsite: http://127.0.0.1:8000/  (dev mailbox: http://127.0.0.1:8000/dev/mailbox/). Ctrl-C stops everything."
-	DEBUG=1 $(VPY) manage.py rundev 127.0.0.1:8000
+	@echo "mailsite: http://$(ADDRPORT)/  (dev mailbox: http://$(ADDRPORT)/dev/mailbox/). Ctrl-C stops everything."
+	DEBUG=1 $(VPY) manage.py rundev $(ADDRPORT)
 
+# DEBUG=0 unless given: the tests run as production does, whatever make run's .env says.
 test: install
-	SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET)} $(VPY) -m pytest $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-0} SECRET_KEY=$${SECRET_KEY:-$(DEV_SECRET)} $(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

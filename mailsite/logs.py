@@ -26,6 +26,14 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class BrokerHostnameFilter(logging.Filter):
+    """Drops kombu's "No hostname was supplied" warning: the filesystem broker (the development
+    default) has no host, so the warning says nothing anyone can act on."""
+
+    def filter(self, record):
+        return not record.getMessage().startswith("No hostname was supplied")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record):
         entry = {

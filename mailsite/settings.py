@@ -83,10 +83,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is not set (it is required when DEBUG is off).")
-    # Development only: `make run` keeps a random key under var/ so sessions survive a restart.
-    # Without it, a key for this process and the ones it starts (manage.py rundev's children).
-    _dev_key = VAR_DIR / "dev-secret-key"
-    SECRET_KEY = _dev_key.read_text().strip() if _dev_key.is_file() else secrets.token_urlsafe(50)
+    # Development only (`make run` writes one into .env): a key for this process and the ones it
+    # starts (manage.py rundev's children).
+    SECRET_KEY = secrets.token_urlsafe(50)
     os.environ["SECRET_KEY"] = SECRET_KEY
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
@@ -296,6 +295,9 @@ ANYMAIL.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", secrets.token_hex(32))
 
 def _transport(provider):
     if provider == "console":
+        # In development one line per email, with its link in the dev mailbox; else the raw MIME.
+        if DEBUG:
+            return {"BACKEND": "notifications.dev_console.EmailBackend"}
         return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if provider == "smtp":
         _require("smtp", "EMAIL_URL")
@@ -436,13 +438,17 @@ if LOG_FORMAT not in ("plain", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "mailsite.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "mailsite.logs.RequestIdFilter"},
+        "broker_hostname": {"()": "mailsite.logs.BrokerHostnameFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
         "json": {"()": "mailsite.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"kombu.connection": {"filters": ["broker_hostname"]}},
 }
 
 # ------------------------------------------------------------------------------------------------

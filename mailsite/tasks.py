@@ -1,17 +1,17 @@
 """Housekeeping tasks of the project (scheduled by beat, see CELERY_BEAT_SCHEDULE): thin, they
-call the apps' services."""
+call the apps' services. Their results are stored (the admin's "Task results")."""
 
 from celery import shared_task
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def alerts_check():
     from notifications.alerts import alerts_check as check
 
     return check()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def retention_purge():
     from accounts.retention import code_audit_purge
     from notifications.retention import retention_apply

@@ -8,6 +8,7 @@ from . import metrics, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("", include("notifications.urls")),
     path("admin/delivery/", admin.site.admin_view(delivery_dashboard), name="delivery-dashboard"),

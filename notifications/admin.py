@@ -4,6 +4,8 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from .admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
@@ -15,7 +17,16 @@ from .views import mailbox_html_response
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ("id", "subject", "recipients", "status", "category", "attempts", "created_at", "sent_at")
+    list_display = (
+        "id",
+        "subject_short",
+        "recipients_short",
+        "status",
+        "category_label",
+        "attempts",
+        "created_at",
+        "sent_at",
+    )
     list_filter = (DeliveryOutcomeFilter, "status", "category", "provider", "template", "sensitive")
     inlines = [EmailEventInline]
     search_fields = ("recipients", "subject", "provider_message_id")
@@ -44,9 +55,35 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "message_preview",
     )
     exclude = ("payload", "payload_encrypted")
+    CATEGORY_SHORT = {OutboundEmail.Category.URGENT: _("urgent"), OutboundEmail.Category.BULK: _("bulk")}
+
+    class Media:
+        css = {"all": ["notifications/admin/outbox.css"]}
 
     def has_add_permission(self, request):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: a Save button would promise an edit that cannot happen.
+        buttons = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **buttons})
+
+    @staticmethod
+    def _cut(value, length):
+        return format_html('<span title="{}">{}</span>', value, Truncator(value).chars(length))
+
+    @admin.display(description=_("subject"), ordering="subject")
+    def subject_short(self, obj):
+        return self._cut(obj.subject, 60)
+
+    @admin.display(description=_("recipients"), ordering="recipients")
+    def recipients_short(self, obj):
+        return self._cut(obj.recipients, 40)
+
+    @admin.display(description=_("category"), ordering="category")
+    def category_label(self, obj):
+        short = self.CATEGORY_SHORT.get(obj.category, obj.category)
+        return format_html('<span title="{}">{}</span>', obj.get_category_display(), short)
 
     @admin.display(description=_("message as the recipient sees it"))
     def message_preview(self, obj):

@@ -194,6 +194,7 @@ def _deliver_row(row, alias, blocked, outcomes, rest):
         message, suppressed = message_without_suppressed(from_payload(payload), blocked=blocked)
         if message is None:
             return _suppressed(row, suppressed, outcomes)
+        message.outbox_id = row.pk  # for a transport that names the row (the dev console's mailbox link)
         wait = throttle.token_wait(alias, urgent=row.category == Category.URGENT)
         if wait:
             return _deferred(row, wait, rest, outcomes)

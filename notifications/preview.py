@@ -16,10 +16,17 @@ class Preview:
     readable: bool = True
 
 
-def outbound_preview(email):
+def outbound_payload(email):
+    """The row's stored message (decrypted), or None when no configured key opens it."""
     try:
-        payload = json.loads(crypto.decrypt(email.payload_encrypted)) if email.payload_encrypted else email.payload
+        return json.loads(crypto.decrypt(email.payload_encrypted)) if email.payload_encrypted else email.payload
     except ValueError:
+        return None
+
+
+def outbound_preview(email):
+    payload = outbound_payload(email)
+    if payload is None:
         return Preview(email.subject, "(encrypted with a key that is no longer configured)", "", readable=False)
     html = next((c for c, mimetype in payload.get("alternatives", []) if mimetype == "text/html"), "")
     headers = {

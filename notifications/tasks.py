@@ -1,4 +1,8 @@
-"""Celery tasks of the notifications app: thin, they take ids and call a service."""
+"""Celery tasks of the notifications app: thin, they take ids and call a service.
+
+The periodic ones (sweeps, prunes) and the follower digests store their results
+(django-celery-results: the admin's "Task results"), so an operator sees what each run did.
+Delivery does not: one row per chunk of mail would grow the table with the traffic."""
 
 from celery import shared_task
 
@@ -26,35 +30,35 @@ def outbox_deliver(ids):
     delivery.deliver_many(ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def outbox_sweep():
     return services.outbox_sweep()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def follower_alerts_process(recipient_id):
     from .follows import follower_alerts_process as process
 
     if not _is_id(recipient_id):
         raise ValueError("follower_alerts_process takes a user id")
-    process(recipient_id=recipient_id)
+    return {"recipient_id": recipient_id, "alert_sent": process(recipient_id=recipient_id) is not None}
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def follower_alerts_sweep():
     from .follows import follower_alerts_sweep as sweep
 
     return sweep()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def follower_alert_items_prune():
     from .follows import follower_alert_items_prune as prune
 
     return prune()
 
 
-@shared_task(ignore_result=True)
+@shared_task(ignore_result=False)
 def webhook_tokens_prune():
     from .tracking import webhook_tokens_prune as prune
 

@@ -1,14 +1,37 @@
+"""The dev mailbox (/dev/mailbox/): every outbound email as its recipient sees it. It exists only
+while DEBUG is on; with DEBUG off every page, and every delete, is a 404."""
+
+import hashlib
+
 from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
 
+from .mailbox import (
+    html_for_frame,
+    link_status,
+    mailbox_search,
+    message_codes,
+    message_links,
+    message_source,
+    text_linked,
+)
 from .models import OutboundEmail
 from .preview import outbound_preview
 
-# Rendered mail is shown in a sandboxed iframe; this also stops any script in it from running.
-MAIL_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline'"
+# The frame's own policy, whatever the iframe says: no script, no form and no plugin ever runs, so
+# the email's HTML can do nothing in the site's origin. allow-same-origin lets the mailbox page
+# read the frame's height; allow-popups(-to-escape-sandbox) lets a link open a normal tab.
+MAIL_CSP = (
+    "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+    "img-src * data:; style-src 'unsafe-inline'; form-action 'none'"
+)
+PAGE_SIZE = 50
 
 
 def _dev_only():
@@ -16,23 +39,45 @@ def _dev_only():
         raise Http404("The dev mailbox exists only when DEBUG is on.")
 
 
+def _rows_context(request):
+    query = request.GET.get("q", "").strip()[:200]
+    page = Paginator(mailbox_search(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    seen = "|".join(f"{email.pk}:{email.status}" for email in page)
+    signature = hashlib.sha256(f"{page.paginator.count}|{seen}".encode()).hexdigest()[:16]
+    return {"page": page, "query": query, "signature": signature}
+
+
 def mailbox_list(request):
     _dev_only()
-    page = Paginator(OutboundEmail.objects.all(), 50).get_page(request.GET.get("page"))
-    return render(request, "notifications/mailbox_list.html", {"page": page})
+    return render(request, "notifications/mailbox_list.html", _rows_context(request))
+
+
+def mailbox_rows(request):
+    """The list's rows alone: the page polls this and swaps them in when they change."""
+    _dev_only()
+    return render(request, "notifications/_mailbox_rows.html", _rows_context(request))
 
 
 def mailbox_detail(request, pk):
     _dev_only()
     email = get_object_or_404(OutboundEmail, pk=pk)
-    return render(request, "notifications/mailbox_detail.html", {"email": email, "preview": outbound_preview(email)})
+    preview = outbound_preview(email)
+    context = {
+        "email": email,
+        "preview": preview,
+        "text_html": text_linked(preview.text),
+        "codes": message_codes(preview),
+        "links": message_links(preview),
+    }
+    return render(request, "notifications/mailbox_detail.html", context)
 
 
 def mailbox_html_response(email):
-    """The email's HTML part as a page for a sandboxed iframe (the dev mailbox and the admin)."""
-    response = HttpResponse(outbound_preview(email).html or "<p>(no HTML part)</p>")
+    """The email's HTML part as a page for the sandboxed iframe (the dev mailbox and the admin)."""
+    response = HttpResponse(html_for_frame(outbound_preview(email).html or "<p>(no HTML part)</p>"))
     response["Content-Security-Policy"] = MAIL_CSP
     response["X-Frame-Options"] = "SAMEORIGIN"
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -40,3 +85,51 @@ def mailbox_html_response(email):
 def mailbox_html(request, pk):
     _dev_only()
     return mailbox_html_response(get_object_or_404(OutboundEmail, pk=pk))
+
+
+def _source_or_404(pk):
+    email = get_object_or_404(OutboundEmail, pk=pk)
+    source = message_source(email)
+    if source is None:
+        raise Http404("This email's content can no longer be read.")
+    return email, source
+
+
+def mailbox_raw(request, pk):
+    _dev_only()
+    email, source = _source_or_404(pk)
+    text = source.decode("utf-8", errors="replace")
+    return render(request, "notifications/mailbox_raw.html", {"email": email, "source": text})
+
+
+def mailbox_eml(request, pk):
+    _dev_only()
+    email, source = _source_or_404(pk)
+    response = HttpResponse(source, content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="mailbox-{email.pk}.eml"'
+    return response
+
+
+def mailbox_links(request, pk):
+    _dev_only()
+    email = get_object_or_404(OutboundEmail, pk=pk)
+    checked = [(url, *link_status(url)) for url in message_links(outbound_preview(email))]
+    return render(request, "notifications/mailbox_links.html", {"email": email, "checked": checked})
+
+
+@require_POST
+def mailbox_delete(request, pk):
+    _dev_only()
+    deleted, _by_model = OutboundEmail.objects.filter(pk=pk).delete()
+    if deleted:
+        messages.success(request, _("The email was deleted."))
+    return redirect("notifications:mailbox")
+
+
+@require_POST
+def mailbox_clear(request):
+    _dev_only()
+    count = OutboundEmail.objects.count()
+    OutboundEmail.objects.all().delete()
+    messages.success(request, _("The mailbox was cleared (%(count)d emails deleted).") % {"count": count})
+    return redirect("notifications:mailbox")

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from .mailbox import html_for_frame
 from .previews import email_preview_get, email_previews, email_templates
 from .views import MAIL_CSP, _dev_only
 
@@ -57,6 +58,6 @@ def email_preview_detail(request, name):
 def email_preview_html(request, name, language):
     _dev_only()
     preview = _preview_or_404(name)
-    response = HttpResponse(preview.render(language=_language_or_404(language))[2])
+    response = HttpResponse(html_for_frame(preview.render(language=_language_or_404(language))[2]))
     response["Content-Security-Policy"] = MAIL_CSP
     return response

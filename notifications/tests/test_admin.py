@@ -62,11 +62,11 @@ def test_change_page_shows_the_message_as_the_recipient_sees_it(admin_client, ro
     html = page.content.decode()
     iframe = re.search(r"<iframe[^>]*>", html).group(0)
     html_url = reverse("admin:notifications_outboundemail_html", args=[row.pk])
-    assert " sandbox " in iframe and html_url in iframe
+    assert " sandbox=" in iframe and "allow-scripts" not in iframe and html_url in iframe
     assert "Text of Code for Alice" in html and "alice@example.com" in html and "site@example.com" in html
 
     frame = admin_client.get(html_url)
-    assert frame.content == b"<p>HTML of Code for Alice</p>"
+    assert frame.content == b'<base target="_blank"><p>HTML of Code for Alice</p>'
     assert "sandbox" in frame["Content-Security-Policy"]
 
 
@@ -101,3 +101,28 @@ def test_requeue_sends_a_failed_email_again_and_leaves_sent_ones(worker_factory,
     assert [m["message"]["Subject"] for m in smtp_server.wait_for(1)] == ["Alert for Bob"]
     assert OutboundEmail.objects.get(pk=sent.pk).status == "sent"
     assert OutboundEmail.objects.get(pk=redacted.pk).status == "failed"
+
+
+def test_the_changelist_fits_a_row_on_one_line(admin_client, rows):
+    """Short category labels (the long one in a tooltip), subjects cut to fit, dates that do not
+    wrap: at 1,400 px the created column stays in view."""
+    make("dan@example.com", "A subject " * 20)
+
+    page = admin_client.get(CHANGELIST).content.decode()
+
+    assert (
+        '<td class="field-category_label"><span title="urgent (codes, links, security notices)">urgent</span>' in page
+    )
+    assert '<span title="bulk (alerts, digests)">bulk</span>' in page
+    shown = re.search(r'<td class="field-subject_short"><span title="(A subject [^"]+)">([^<]+)</span>', page)
+    assert shown[1].strip() == ("A subject " * 20).strip() and len(shown[2]) == 60 and shown[2].endswith("…")
+    assert "notifications/admin/outbox.css" in page
+
+
+def test_a_read_only_email_has_no_save_buttons(admin_client, rows):
+    page = admin_client.get(reverse("admin:notifications_outboundemail_change", args=[rows["alice"].pk]))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    for button in ('name="_save"', 'name="_continue"', 'name="_addanother"'):
+        assert button not in html, button

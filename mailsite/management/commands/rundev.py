@@ -12,6 +12,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
+# The start of Celery's SecurityWarning (celery.platforms.ROOT_DISCOURAGED), up to its first colon:
+# a -W filter matches a message's beginning, and its fields are separated by colons.
+ROOT_WARNING = "You're running the worker with superuser privileges"
+
 
 class Command(BaseCommand):
     help = "Run the development web server with a Celery worker and beat beside it."
@@ -26,7 +30,7 @@ class Command(BaseCommand):
             [*manage, "celery", "beat", "-l", "info"],
             [*manage, "runserver", addrport],
         ]
-        children = [subprocess.Popen(command, start_new_session=True) for command in commands]
+        children = [subprocess.Popen(command, start_new_session=True, env=self._env()) for command in commands]
         stopping = []
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, lambda *_: stopping.append(True))
@@ -36,6 +40,16 @@ class Command(BaseCommand):
         finally:
             self.stdout.write("Stopping the web server, worker and beat...")
             self._stop(children)
+
+    @staticmethod
+    def _env():
+        """The children's environment. Celery warns a worker started as root (as in many containers)
+        on every start; on a developer's machine that is noise nobody acts on, so it is silenced
+        here, and only here."""
+        env = dict(os.environ)
+        quiet = f"ignore:{ROOT_WARNING}"
+        env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS", ""), quiet]))
+        return env
 
     def _stop(self, children, grace=10.0):
         for child in children:

@@ -1,0 +1,114 @@
+"""The dev mailbox's reading of an outbox row: search, links, codes, the raw source, and what our
+own site answers for each link. Development only: the views (views.py) refuse with DEBUG off."""
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from django.db.models import Q
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from .conf import settings
+from .message import from_payload
+from .models import OutboundEmail
+from .preview import outbound_payload
+
+URL = re.compile(r"https?://[^\s<>\"'`]+")
+CODE_LINE = re.compile(r"\s*(\d{4,12})\s*")
+TRAILING = ".,;:!?)]}'\""
+# In the frame, a link opens a new tab: inside the frame it would meet X-Frame-Options: DENY.
+FRAME_BASE = '<base target="_blank">'
+
+
+def mailbox_search(query=""):
+    """Rows whose recipients or subject contain `query`, newest first."""
+    rows = OutboundEmail.objects.only("pk", "created_at", "recipients", "subject", "status")
+    query = query.strip()
+    if query:
+        rows = rows.filter(Q(recipients__icontains=query) | Q(subject__icontains=query))
+    return rows
+
+
+def _url_clean(url):
+    return url.rstrip(TRAILING)
+
+
+class _Hrefs(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href.strip())
+
+
+def message_links(preview):
+    """Every link of the message, HTML part first, each once."""
+    parser = _Hrefs()
+    parser.feed(preview.html or "")
+    found = [*parser.hrefs, *(_url_clean(url) for url in URL.findall(preview.text or ""))]
+    return list(dict.fromkeys(found))
+
+
+def message_codes(preview):
+    """The lines of the text part that are nothing but a code (4 to 12 digits)."""
+    return list(
+        dict.fromkeys(m.group(1) for line in (preview.text or "").splitlines() if (m := CODE_LINE.fullmatch(line)))
+    )
+
+
+def text_linked(text):
+    """The text part, escaped, with each URL a link that opens in a new tab."""
+    parts, last = [], 0
+    for match in URL.finditer(text or ""):
+        url = _url_clean(match.group(0))
+        end = match.start() + len(url)
+        parts.append(escape(text[last : match.start()]))
+        parts.append(f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>')
+        last = end
+    parts.append(escape((text or "")[last:]))
+    return mark_safe("".join(parts))  # noqa: S308  (every piece above is escaped)
+
+
+def html_for_frame(html):
+    """The HTML part as the frame shows it: links open a new tab, outside the frame."""
+    head = re.search(r"<head[^>]*>", html, flags=re.IGNORECASE)
+    if head:
+        return html[: head.end()] + FRAME_BASE + html[head.end() :]
+    return FRAME_BASE + html
+
+
+def message_source(email):
+    """The message as the provider would receive it (RFC 5322 bytes), or None when its content is
+    unreadable (encrypted under a key that is gone)."""
+    payload = outbound_payload(email)
+    if payload is None or "subject" not in payload:
+        return None
+    mime = from_payload(payload).message()
+    return mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
+
+
+def link_status(url, client=None):
+    """What our own site answers for `url`: (status code or None, note). Only links to SITE_URL are
+    requested, in-process and anonymously; another site's links are listed, not fetched."""
+    site = urlsplit(settings.SITE_URL)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return None, _("not a web link")
+    if (parts.scheme, parts.netloc) != (site.scheme, site.netloc):
+        return None, _("another site: not checked")
+    if client is None:
+        from django.test import Client
+
+        client = Client(raise_request_exception=False, HTTP_HOST=site.netloc)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    with translation.override(translation.get_language()):  # the inner request activates its own
+        response = client.get(path, secure=parts.scheme == "https")
+    location = response.get("Location", "")
+    return response.status_code, (_("redirects to %(url)s") % {"url": location}) if location else ""

@@ -1,0 +1,86 @@
+// The dev mailbox: live list, frames that fit their email, mobile width, copy buttons.
+(function () {
+  "use strict";
+
+  function pollRows() {
+    var box = document.getElementById("mailbox-rows");
+    if (!box) return;
+    function current() {
+      var rows = box.querySelector("[data-signature]");
+      return rows ? rows.getAttribute("data-signature") : "";
+    }
+    function poll() {
+      fetch(box.getAttribute("data-poll"), { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-signature]");
+          if (fresh && fresh.getAttribute("data-signature") !== current()) box.innerHTML = html;
+        })
+        .catch(function () {})
+        .then(function () { setTimeout(poll, 2000); });
+    }
+    setTimeout(poll, 2000);
+  }
+
+  function fit(frame) {
+    try {
+      var doc = frame.contentDocument;
+      if (!doc || !doc.documentElement) return;
+      frame.style.height = "0px";
+      frame.style.height = Math.max(doc.documentElement.scrollHeight, doc.body ? doc.body.scrollHeight : 0) + 2 + "px";
+    } catch (error) { /* another origin: keep the CSS height */ }
+  }
+
+  function frames() {
+    document.querySelectorAll(".mail-frame iframe.mail").forEach(function (frame) {
+      frame.addEventListener("load", function () { fit(frame); });
+      if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit(frame);
+    });
+    document.querySelectorAll("button.mail-width").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var box = button.parentElement.nextElementSibling;
+        var narrow = box.classList.toggle("narrow");
+        button.setAttribute("aria-pressed", narrow ? "true" : "false");
+        button.textContent = button.getAttribute(narrow ? "data-wide" : "data-narrow");
+        box.querySelectorAll("iframe.mail").forEach(fit);
+      });
+    });
+    window.addEventListener("resize", function () {
+      document.querySelectorAll(".mail-frame iframe.mail").forEach(fit);
+    });
+  }
+
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var text = button.getAttribute("data-copy");
+        var done = function () { button.textContent = button.getAttribute("data-copied"); };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
+        } else {
+          fallback(text);
+          done();
+        }
+      });
+    });
+  }
+
+  function fallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (error) { /* nothing more to try */ }
+    area.remove();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    pollRows();
+    frames();
+    copyButtons();
+  });
+})();
