@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_results",
     "anymail",
+    "ninja",  # the API's documentation page, with its assets from our static files (no CDN)
     "mailsite",
     "accounts",
     "notifications",
