@@ -86,7 +86,7 @@ def signup(request, client: ClientKind, body: s.SignupIn):
     has an account answers 202 too; its owner is told by mail."""
     api_client = client_for(request, client)
     limit(request, "signup")
-    data = {**body.dict(), "password1": body.password, "password2": body.password}
+    data = {**body.model_dump(), "password1": body.password, "password2": body.password}
     form = forms.SignupForm(data, request=request)
     if not form.is_valid():
         if form.code_retry_after:
