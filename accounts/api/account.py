@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
-from ninja import Router
+from ninja import Router, Status
 
 from .. import forms, services
 from ..conf import settings
@@ -80,7 +80,7 @@ def email_change(request, client: ClientKind, body: s.EmailChangeIn):
     detail = _(
         "Check the inbox of %(new)s: we sent it an email. Your address stays %(old)s until you open the link in it."
     ) % {"new": new_email, "old": user.email}
-    return 202, {"detail": detail}
+    return Status(202, {"detail": detail})
 
 
 @router.post("/{client}/account/email/change/confirm", response=s.EmailOut, summary="Confirm a new address")

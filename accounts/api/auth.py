@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
-from ninja import Router
+from ninja import Router, Status
 
 from .. import forms, services
 from ..codes import CodeError, Purpose, code_consume, code_send
@@ -110,7 +110,7 @@ def signup(request, client: ClientKind, body: s.SignupIn):
             raise field_problem(field, _("That is taken. Please choose another."), "unique") from None
         if form.code_verified:
             api_client.login(user)
-            return 200, session_out(api_client)
+            return Status(200, session_out(api_client))
         proofs = list(api_client.state.get(SIGNUP_PROOFS_SESSION_KEY, []))[-4:]
         api_client.state[SIGNUP_PROOFS_SESSION_KEY] = [*proofs, services.signup_proof(user=user)]
     if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE:
@@ -118,7 +118,7 @@ def signup(request, client: ClientKind, body: s.SignupIn):
     else:
         api_client.state.setdefault(SIGNUP_PROOFS_SESSION_KEY, [])
     api_client.changed()
-    return 202, session_out(api_client)
+    return Status(202, session_out(api_client))
 
 
 @router.post("/{client}/auth/email/verify", response=s.SessionOut, summary="Confirm the address by a link's key")
@@ -173,7 +173,7 @@ def email_verify_resend(request, client: ClientKind, body: s.EmailIn):
     limit(request, "confirm_resend", key=form.cleaned_data["email"])
     services.confirmation_resend(email=form.cleaned_data["email"])
     by = "code" if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE else "link"
-    return 202, {"detail": _("If this address needs confirming, a new message is on its way."), "by": by}
+    return Status(202, {"detail": _("If this address needs confirming, a new message is on its way."), "by": by})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def code_request(request, client: ClientKind, body: s.CodeRequestIn):
         api_client.state[state_key] = email
         api_client.changed()
     body = {"detail": sent_message(email, purpose, sent.expires_in), "expires_in": sent.expires_in}
-    return 202, {**body, "retry_after": sent.retry_after, "session_token": api_client.session_token}
+    return Status(202, {**body, "retry_after": sent.retry_after, "session_token": api_client.session_token})
 
 
 @router.post("/{client}/auth/code/login", response=s.SessionOut, summary="Log in with a code")
@@ -237,14 +237,14 @@ def password_request(request, client: ClientKind, body: s.EmailIn):
     detail = _("If the address has an account, we emailed it what it needs to choose a new password.")
     if not settings.ACCOUNTS_PASSWORD_RESET_BY_CODE:
         form.save(request=request)
-        return 202, {"detail": detail, "by": "link"}
+        return Status(202, {"detail": detail, "by": "link"})
     try:
         password_reset_code_send(email=email, ip=client_ip(request), language=language())
     except CodeError as error:
         raise code_problem(error, field="email") from None
     api_client.state[RESET_EMAIL_KEY] = email
     api_client.changed()
-    return 202, {"detail": detail, "by": "code", "session_token": api_client.session_token}
+    return Status(202, {"detail": detail, "by": "code", "session_token": api_client.session_token})
 
 
 @router.post("/{client}/auth/password/reset", response=s.DetailOut, summary="Reset the password by a link's key")

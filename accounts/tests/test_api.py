@@ -129,7 +129,9 @@ def test_password_reset_by_code(kind, outbox, user_factory, settings):
     response = api.post("/auth/password/request", {"email": "ada@example.com"})
     assert response.status_code == 202 and response.body["by"] == "code"
     code = code_from(outbox, "ada@example.com")
-    weak = problem(api.post("/auth/password/reset/code", {"email": "ada@example.com", "code": code, "password": "1"}), 400)
+    weak = problem(
+        api.post("/auth/password/reset/code", {"email": "ada@example.com", "code": code, "password": "1"}), 400
+    )
     assert {error["field"] for error in weak["errors"]} == {"new_password2"}
     body = {"email": "ada@example.com", "code": code, "password": NEW_PASSWORD}
     assert api.post("/auth/password/reset/code", body).status_code == 200
