@@ -44,11 +44,7 @@ def email_verify_by_code(*, pending, code, ip=None):
     if not email:
         raise CodeError(_("There is no sign-up waiting for a code here. Sign up, or log in."), code="no_pending")
     code_consume(email=email, purpose=Purpose.VERIFY_EMAIL, code=code, ip=ip)
-    user = (
-        get_user_model()
-        ._default_manager.filter(pk=pending.get("user") or 0, email=email, is_active=True)
-        .first()
-    )
+    user = get_user_model()._default_manager.filter(pk=pending.get("user") or 0, email=email, is_active=True).first()
     if user is None:
         raise CodeError(_("That code is wrong or has expired. Check the latest email, or ask for a new code."))
     from .services import user_confirm

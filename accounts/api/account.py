@@ -1,18 +1,21 @@
 """/api/v1/{client}/account/...: what a logged-in person changes, and the flows' configuration."""
 
 from django.db import transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
 from .. import forms, services
 from ..conf import settings
+from ..deletion import account_delete
+from ..sessions import session_end, session_list, sessions_end_others
 from ..tokens import TokenError
 from . import schemas as s
 from .auth import _token_problem
 from .clients import TOKEN_HEADER, ClientKind, client_auth, client_for
 from .common import limit, session_out
-from .problems import invalid
+from .problems import field_problem, invalid
 
 router = Router(tags=["account"])
 
@@ -93,3 +96,47 @@ def email_change_confirm(request, client: ClientKind, body: s.KeyIn):
     except TokenError as error:
         raise _token_problem(error) from None
     return {"email": user.email}
+
+
+# ------------------------------------------------------------------------------------------------
+# Sessions and deletion
+# ------------------------------------------------------------------------------------------------
+def _current(api_client):
+    if api_client.kind == "app":
+        return {"token_id": api_client.row.pk if api_client.row is not None else None}
+    return {"session_key": api_client.request.session.session_key}
+
+
+@router.get("/{client}/account/sessions", response=list[s.SessionRow], auth=client_auth, summary="My sessions")
+def sessions_get(request, client: ClientKind):
+    """Browser sessions and app tokens alike; `current` marks the one asking."""
+    return session_list(user=request.auth, **_current(client_for(request, client)))
+
+
+@router.delete("/{client}/account/sessions", response=s.EndedOut, auth=client_auth, summary="End every other session")
+def sessions_delete(request, client: ClientKind):
+    return {"ended": sessions_end_others(user=request.auth, **_current(client_for(request, client)))}
+
+
+@router.delete(
+    "/{client}/account/sessions/{session_id}", response=s.EndedOut, auth=client_auth, summary="End one session"
+)
+def session_delete_one(request, client: ClientKind, session_id: str = Path(..., max_length=64)):
+    client_for(request, client)
+    if not session_end(user=request.auth, session_id=session_id):
+        raise Http404()
+    return {"ended": 1}
+
+
+@router.post("/{client}/account/delete", response=s.SessionOut, auth=client_auth, summary="Delete my account")
+@sensitive_variables("body")
+def account_delete_view(request, client: ClientKind, body: s.PasswordIn):
+    """Needs the current password. Every session of the account ends."""
+    api_client = client_for(request, client)
+    user = request.auth
+    limit(request, "login", key=f"user:{user.pk}")
+    if not user.check_password(body.password):
+        raise field_problem("password", _("Your password was entered incorrectly."), "password_incorrect")
+    api_client.logout()
+    account_delete(user=user)
+    return session_out(api_client)

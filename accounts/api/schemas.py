@@ -126,6 +126,10 @@ class SessionRow(Schema):
     user_agent: str = ""
 
 
+class EndedOut(Schema):
+    ended: int
+
+
 class FlowConfig(Schema):
     signup_by_code: bool
     email_verification_by_code: bool

@@ -210,3 +210,20 @@ def test_links_point_at_the_front_end_when_configured(outbox, settings):
     ApiClient("app").post("/auth/signup", {"email": "f@example.com", "username": "eff", "password": PASSWORD})
     body = outbox.last_to("f@example.com").body
     assert "https://app.example.org/verify/" in body and "/accounts/confirm/" not in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sessions_list_ends_others_and_account_deletion(kind, user_factory):
+    user = user_factory("ada@example.com")
+    me, other_app, other_browser = ApiClient(kind), ApiClient("app"), ApiClient("browser")
+    for api in (me, other_app, other_browser):
+        assert api.post("/auth/login", {"login": "ada", "password": PASSWORD}).status_code == 200
+    rows = me.get("/account/sessions").body
+    assert sorted(row["kind"] for row in rows) == sorted(["app", "browser", kind])
+    assert [row["kind"] for row in rows if row["current"]] == [kind]
+    assert me.call("delete", "/account/sessions").body == {"ended": 2}
+    assert other_app.get("/auth/session").body["authenticated"] is False
+    assert other_browser.get("/auth/session").body["authenticated"] is False
+    assert problem(me.post("/account/delete", {"password": "wrong"}), 400)["errors"][0]["field"] == "password"
+    assert me.post("/account/delete", {"password": PASSWORD}).body["authenticated"] is False
+    assert not users().filter(pk=user.pk).exists()
