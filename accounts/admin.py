@@ -81,4 +81,5 @@ class UserAdmin(DjangoUserAdmin):
             messages.SUCCESS,
         )
 
+
 from .admin_codes import EmailCaptchaAdmin  # noqa: E402, F401  (registers the emailed-code audit admin)

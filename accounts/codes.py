@@ -226,6 +226,10 @@ def _send_outcome(purpose, user, locked):
         return Outcome.LOCKED
     if purpose == Purpose.LOGIN:
         eligible = user is not None and user.is_active and user.email_confirmed_at is not None
+    elif purpose == Purpose.VERIFY_EMAIL:
+        eligible = user is not None and user.is_active and user.email_confirmed_at is None
+    elif purpose == Purpose.PASSWORD_RESET:
+        eligible = user is not None and user.is_active and user.has_usable_password()
     else:
         eligible = user is None
     return Outcome.PENDING if eligible else Outcome.WITHHELD

@@ -32,6 +32,7 @@ DEFAULTS = {
         "password_reset": "1/m/key,5/h/key,20/h/ip",
         "login": "10/m/key,60/h/ip",
         "signup": "20/h/ip",
+        "password_reset_code": "10/m/key,100/h/ip",
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
@@ -47,6 +48,16 @@ DEFAULTS = {
     # Carry each request out in the web process right after recording it (tests, or a project
     # without a worker). It gives back the timing difference the worker exists to hide.
     "ACCOUNTS_INTENTS_INLINE": False,
+    # After sign-up, email a code to type in (in the same browser or app) instead of a link.
+    "ACCOUNTS_EMAIL_VERIFICATION_BY_CODE": False,
+    # A password reset emails a code to type in with the new password, instead of a link.
+    "ACCOUNTS_PASSWORD_RESET_BY_CODE": False,
+    # Links in emails point at a front end's own pages when set (allauth's HEADLESS_FRONTEND_URLS):
+    # {"confirm": ".../verify/{key}", "password_reset": ".../reset/{key}",
+    #  "email_change": ".../email/{key}"}. Unset names keep this site's pages.
+    "ACCOUNTS_FRONTEND_URLS": {},
+    # Seconds an API app client's session token lives without being used.
+    "ACCOUNTS_APP_TOKEN_IDLE_TIMEOUT": 14 * 24 * 3600,
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

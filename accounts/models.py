@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
@@ -99,6 +100,8 @@ class EmailCaptcha(models.Model):
     class Purpose(models.TextChoices):
         SIGNUP = "signup", _("sign-up")
         LOGIN = "login", _("log-in")
+        VERIFY_EMAIL = "verify_email", _("address confirmation after sign-up")
+        PASSWORD_RESET = "password_reset", _("password reset")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -154,3 +157,28 @@ class Intent(models.Model):
 
     def __str__(self):
         return f"{self.kind} for {self.email} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AppToken(models.Model):
+    """An API app client's session: the token it sends in a header, kept only as a SHA-256 hash.
+    It dies when revoked (the row is deleted), when unused for ACCOUNTS_APP_TOKEN_IDLE_TIMEOUT,
+    and, like a browser session, when the account's password changes (`auth_hash`). Before
+    log-in it may hold a flow in progress (`state`), e.g. a sign-up waiting for its code."""
+
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="app_tokens"
+    )
+    auth_hash = models.CharField(max_length=128, blank=True, editable=False)
+    state = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), default=timezone.now, db_index=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("app session")
+        verbose_name_plural = _("app sessions")
+
+    def __str__(self):
+        return f"app session {self.pk} of user {self.user_id}"

@@ -45,6 +45,18 @@ def _absolute(path):
     return settings.SITE_URL + path
 
 
+def frontend_link(name, key, path):
+    """The link an email carries: the front end's own page for `name` when the project sets one in
+    ACCOUNTS_FRONTEND_URLS (a template with {key}), else this site's `path`."""
+    template = settings.ACCOUNTS_FRONTEND_URLS.get(name)
+    return template.replace("{key}", key) if template else _absolute(path)
+
+
+def password_reset_key(*, uidb64, token):
+    """One opaque key for a reset link (allauth's shape), read back by accounts.password_reset."""
+    return f"{uidb64}-{token}"
+
+
 def _duration(seconds):
     now = timezone.now()
     return timesince(now, now + timedelta(seconds=seconds))
@@ -82,8 +94,13 @@ def user_register(*, email, username, password=None, password_hash=None, languag
 
 
 def confirmation_send(*, user):
+    if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE:
+        from .verification import verification_code_send  # here: verification imports this module
+
+        verification_code_send(user=user)
+        return
     token = confirm_token_generator.make_token(user=user, email=user.email)
-    link = _absolute(reverse("accounts:confirm", args=[token]))
+    link = frontend_link("confirm", token, reverse("accounts:confirm", args=[token]))
     email_send(
         template="confirm",
         to=user.email,
@@ -243,7 +260,7 @@ def signup_existing_notify(*, email):
     redact = []
     if not user.email_confirmed and user.is_active:
         token = confirm_token_generator.make_token(user=user, email=user.email)
-        context["link"] = _absolute(reverse("accounts:confirm", args=[token]))
+        context["link"] = frontend_link("confirm", token, reverse("accounts:confirm", args=[token]))
         context["valid_for"] = duration_text(confirm_token_generator.timeout())
         redact = [context["link"], token]
     email_send(
@@ -282,7 +299,8 @@ def password_reset_process(*, email):
 
 
 def password_reset_send(*, user, uidb64, token):
-    link = _absolute(reverse("accounts:password-reset-confirm", kwargs={"uidb64": uidb64, "token": token}))
+    path = reverse("accounts:password-reset-confirm", kwargs={"uidb64": uidb64, "token": token})
+    link = frontend_link("password_reset", password_reset_key(uidb64=uidb64, token=token), path)
     email_send(
         template="password_reset",
         to=user.email,
@@ -329,7 +347,7 @@ def email_change_request(*, user, new_email):
         )
         return False
     token = email_change_token_generator.make_token(user=user, email=new_email)
-    link = _absolute(reverse("accounts:email-change-confirm", args=[token]))
+    link = frontend_link("email_change", token, reverse("accounts:email-change-confirm", args=[token]))
     email_send(
         template="email_change_confirm",
         to=new_email,

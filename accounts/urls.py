@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_codes
+from . import views, views_by_code, views_codes
 
 app_name = "accounts"
 
@@ -8,11 +8,13 @@ urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="signup"),
     path("confirm/sent/", views.ConfirmSentView.as_view(), name="confirm-sent"),
     path("confirm/resend/", views.ConfirmResendView.as_view(), name="confirm-resend"),
+    path("confirm/code/", views_by_code.email_verify_code_view, name="confirm-code"),
     path("confirm/<str:token>/", views.ConfirmView.as_view(), name="confirm"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password-reset"),
     path("password/reset/done/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path("password/reset/code/", views_by_code.password_reset_code_view, name="password-reset-code"),
     path("password/reset/complete/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
     path(
         "password/reset/<uidb64>/<token>/",

@@ -22,14 +22,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from . import forms, services
+from . import forms, services, verification
+from .codes import CodeLimited
+from .conf import settings as app_settings
 from .identity import login_key
+from .password_reset import password_reset_code_send
 from .ratelimit import client_ip, ratelimit_consume, ratelimit_response
 from .tokens import TokenError
 
 CONFIRM_SENT_SESSION_KEY = "accounts_confirm_sent_to"
 SIGNUP_PROOFS_SESSION_KEY = "accounts_signup_proofs"
 AUTH_BACKEND = "accounts.backends.EmailOrUsernameBackend"
+RESET_EMAIL_SESSION_KEY = "accounts_reset_code_email"
 
 
 def rate_limited(request, action, key=None):
@@ -101,7 +105,7 @@ class SignupView(FormView):
         # This browser chose the password: its confirmation keeps it (services.email_confirm).
         proofs = self.request.session.get(SIGNUP_PROOFS_SESSION_KEY, [])[-4:]
         self.request.session[SIGNUP_PROOFS_SESSION_KEY] = [*proofs, proof]
-        return confirm_sent_redirect(self.request, data["email"])
+        return self.sent_redirect(data["email"], proof)
 
     def register_now(self, form):
         """A right code proved the address (and that it has no account): the account is ready."""
@@ -121,6 +125,13 @@ class SignupView(FormView):
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.username})
         return redirect("home")
+
+    def sent_redirect(self, email, proof):
+        """The same answer for a new account and an address that has one."""
+        if app_settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE:
+            self.request.session[verification.PENDING_KEY] = verification.verification_pending(email=email, proof=proof)
+            return redirect("accounts:confirm-code")
+        return confirm_sent_redirect(self.request, email)
 
 
 class ConfirmSentView(TemplateView):
@@ -258,8 +269,15 @@ class PasswordResetView(auth_views.PasswordResetView):
         limited = rate_limited(self.request, "password_reset", key=email)
         if limited:
             return limited
-        services.password_reset_request(email=email)  # the worker looks the address up
-        return HttpResponseRedirect(self.get_success_url())
+        if not app_settings.ACCOUNTS_PASSWORD_RESET_BY_CODE:
+            services.password_reset_request(email=email)  # the worker looks the address up
+            return HttpResponseRedirect(self.get_success_url())
+        try:
+            password_reset_code_send(email=email, ip=client_ip(self.request), language=request_language(self.request))
+        except CodeLimited as error:
+            return ratelimit_response(self.request, error.retry_after, error.messages[0])
+        self.request.session[RESET_EMAIL_SESSION_KEY] = email
+        return redirect("accounts:password-reset-code")
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -4,6 +4,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from accounts.api.problems import problem_response
 from accounts.errors import RateLimitUnavailable
 from accounts.ratelimit import unreachable_errors
 
@@ -20,7 +21,10 @@ class RejectNullCharactersMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key + value for key, value in request.GET.items()):
-            return HttpResponseBadRequest("Null characters are not allowed in the address.")
+            message = "Null characters are not allowed in the address."
+            if request.path.startswith("/api/"):  # the API answers every error as problem details
+                return problem_response(400, message, code="null_character")
+            return HttpResponseBadRequest(message)
         return self.get_response(request)
 
 

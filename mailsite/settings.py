@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_results",
     "anymail",
+    "ninja",  # the API's documentation page, with its assets from our static files (no CDN)
     "mailsite",
     "accounts",
     "notifications",
@@ -224,6 +225,9 @@ _from_env("ACCOUNTS_CODE_MAX_ATTEMPTS", _env_int, 1)
 _from_env("ACCOUNTS_CODE_MAX_FAILURES", _env_int, 1)
 _from_env("ACCOUNTS_RATE_LIMITS_ENABLED", _env_bool)
 _from_env("ACCOUNTS_INTENT_SWEEP_AFTER", _env_int, 0)
+_from_env("ACCOUNTS_EMAIL_VERIFICATION_BY_CODE", _env_bool)
+_from_env("ACCOUNTS_PASSWORD_RESET_BY_CODE", _env_bool)
+_from_env("ACCOUNTS_APP_TOKEN_IDLE_TIMEOUT", _env_int, 60)
 _from_env("ACCOUNTS_TRUSTED_PROXIES", _env_networks, old="TRUSTED_PROXIES")
 
 # ------------------------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from accounts.views_language import language_set
 from notifications.admin_dashboard import delivery_dashboard
 
 from . import metrics, views
+from .api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
+    path("api/v1/", api.urls),
     path("", include("notifications.urls")),
     path("admin/delivery/", admin.site.admin_view(delivery_dashboard), name="delivery-dashboard"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,59 @@
+"""What the account endpoints share: limits, the session answer, code errors."""
+
+from django.utils.translation import get_language
+
+from ..codes import CodeLimited
+from ..ratelimit import client_ip, ratelimit_consume
+from ..verification import PENDING_KEY
+from .problems import field_problem, limited
+
+LOGIN_EMAIL_KEY = "accounts_code_login_email"  # the key views_codes keeps it under, too
+RESET_EMAIL_KEY = "accounts_reset_code_email"
+
+
+def limit(request, action, key=None):
+    """Count one hit of `action`, as the pages do; over a limit raise the 429 problem."""
+    retry_after = ratelimit_consume(action=action, key=key, ip=client_ip(request))
+    if retry_after:
+        raise limited(retry_after)
+
+
+def code_problem(error, field="code"):
+    """A CodeError (wrong, dead, locked) or CodeLimited as the problem the client gets."""
+    if isinstance(error, CodeLimited):
+        return limited(error.retry_after, error.messages[0])
+    return field_problem(field, error.messages[0], error.code or "invalid")
+
+
+def user_out(user):
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "email": user.email,
+        "email_confirmed": user.email_confirmed_at is not None,
+        "language": user.language,
+    }
+
+
+def session_out(client):
+    user = client.user
+    state = client.peek()
+    pending = [
+        name
+        for name, key in (
+            ("verify_email", PENDING_KEY),
+            ("login_code", LOGIN_EMAIL_KEY),
+            ("password_reset_code", RESET_EMAIL_KEY),
+        )
+        if state.get(key)
+    ]
+    return {
+        "authenticated": user is not None,
+        "user": user_out(user) if user is not None else None,
+        "pending": pending,
+        "session_token": client.session_token,
+    }
+
+
+def language():
+    return get_language()
