@@ -19,9 +19,11 @@ ALLOWED_WARNING = re.compile(r'Warning: <(table|td|tr|th)> attribute "(\w+)" not
 
 
 def rendered():
-    for preview in email_previews():
-        for language in LANGUAGES:
-            yield pytest.param(preview, language, id=f"{preview.name}-{language}")
+    return [
+        pytest.param(preview, language, id=f"{preview.name}-{language}")
+        for preview in email_previews()
+        for language in LANGUAGES
+    ]
 
 
 @pytest.fixture(scope="module")
