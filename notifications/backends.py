@@ -11,7 +11,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
 from . import crypto, metrics
-from .message import redact, to_payload, validate
+from .message import redact, send_at, to_payload, validate
 from .models import OutboundEmail
 
 
@@ -40,6 +40,9 @@ class OutboxBackend(BaseEmailBackend):
             subject=str(message.subject)[:998],
             sensitive=sensitive,
         )
+        when = send_at(message)
+        if when is not None:
+            row.next_attempt_at = when  # the outbox holds it until then, whatever the provider
         if sensitive:
             payload["redact"] = [str(s) for s in getattr(message, "outbox_redact", ())]
             row.payload_encrypted = crypto.encrypt(json.dumps(payload).encode("utf-8"))

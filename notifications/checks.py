@@ -1,4 +1,6 @@
-"""System checks for delivery tracking: webhooks that anyone could post to."""
+"""Deploy checks: tracking webhooks that anyone could post to, a From address at localhost."""
+
+import email.utils
 
 from django.core.checks import Warning, register
 
@@ -18,6 +20,27 @@ def tracking_webhooks_secured(app_configs, **kwargs):
                 hint="Set ANYMAIL_WEBHOOK_SECRET=user:password and put it in the webhook URLs you give the "
                 "provider, e.g. https://user:password@example.com/anymail/amazon_ses/tracking/.",
                 id="notifications.W001",
+            )
+        ]
+    return []
+
+
+LOCAL_DOMAINS = ("localhost", "localdomain", "local", "example", "invalid", "test")
+
+
+@register(deploy=True)
+def from_address_is_public(app_configs, **kwargs):
+    """DEFAULT_FROM_EMAIL at localhost gives every Message-ID an @localhost domain and a From
+    address that receivers cannot verify (SPF, DKIM alignment) and people cannot answer."""
+    domain = email.utils.parseaddr(str(settings.DEFAULT_FROM_EMAIL))[1].rpartition("@")[2].lower().rstrip(".")
+    if not domain or domain.rpartition(".")[2] in LOCAL_DOMAINS or "." not in domain:
+        return [
+            Warning(
+                f"DEFAULT_FROM_EMAIL ({settings.DEFAULT_FROM_EMAIL}) is not at a public domain: mail goes out "
+                "from it, with Message-IDs at that domain, which receivers distrust and people cannot answer.",
+                hint="Set DEFAULT_FROM_EMAIL to an address at your sending domain, e.g. "
+                "mailsite <noreply@mail.example.com>.",
+                id="notifications.W002",
             )
         ]
     return []

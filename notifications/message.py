@@ -1,21 +1,34 @@
-"""Turning an EmailMessage into a storable payload and back, with validation on the way in.
+"""The outbox's message class, and turning any EmailMessage into a storable payload and back.
 
-Senders may set these optional attributes on a message before sending it:
-  outbox_category   "urgent" (default) or "bulk"
-  outbox_sensitive  True when the content carries a secret (code, link): encrypted at rest
-  outbox_redact     strings replaced by "[redacted]" once delivered (sensitive mail only)
-  outbox_template   the template name it was rendered from, for the admin
+OutboxMessage declares the outbox's own options as AnymailMessage declares Anymail's:
+  category   "urgent" (default) or "bulk"
+  sensitive  True when the content carries a secret (code, link): encrypted at rest
+  redact     strings replaced by "[redacted]" once delivered (sensitive mail only)
+  template   the template name it was rendered from, for the admin
+They are kept as the attributes outbox_category, outbox_sensitive, outbox_redact and
+outbox_template, which a plain EmailMessage may also carry.
+
+Anymail's attributes (tags, metadata, merge_*, template_id, track_*, esp_extra, ...) are kept in
+the payload and reach the provider; one left UNSET stays UNSET. send_at is the outbox's to keep:
+the row waits in the queue until then, whatever the provider can do.
 """
 
 import base64
+import datetime
+import email.policy
 import email.utils
 import json
 
+from anymail.message import AnymailMessage
+from anymail.utils import UNSET
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+
+from .headers import outbox_policy
 
 ANYMAIL_ATTRS = (
     "tags",
@@ -26,10 +39,30 @@ ANYMAIL_ATTRS = (
     "esp_extra",
     "merge_data",
     "merge_global_data",
+    "merge_headers",
     "merge_metadata",
     "template_id",
 )
 REDACTED = "[redacted]"
+
+
+class OutboxMessageMixin(EmailMessage):
+    """The outbox's per-message options, declared on the class (see the module's docstring); its
+    MIME folds list headers between their items, whichever transport asks for it."""
+
+    def __init__(self, *args, **kwargs):
+        self.outbox_category = kwargs.pop("category", "urgent")
+        self.outbox_sensitive = bool(kwargs.pop("sensitive", False))
+        self.outbox_redact = [str(secret) for secret in kwargs.pop("redact", ())]
+        self.outbox_template = kwargs.pop("template", "")
+        super().__init__(*args, **kwargs)
+
+    def message(self, *, policy=email.policy.default):
+        return super().message(policy=outbox_policy(policy))
+
+
+class OutboxMessage(OutboxMessageMixin, AnymailMessage):
+    """An AnymailMessage with the outbox's options: what email_send builds and deliveries send."""
 
 
 class InvalidMessage(ValueError):
@@ -65,6 +98,23 @@ def validate(message):
         _check_line(value, f"Header {name}")
     if getattr(message, "outbox_category", "urgent") not in ("urgent", "bulk"):
         raise InvalidMessage(_("outbox_category must be 'urgent' or 'bulk'."))
+    send_at(message)
+
+
+def send_at(message):
+    """When the message may leave, as an aware datetime, or None for now. Anymail's forms are
+    accepted: an aware or naive datetime (naive is in the current time zone), a date (its
+    midnight there), or a POSIX timestamp."""
+    value = getattr(message, "send_at", UNSET)
+    if value is UNSET or value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    if isinstance(value, datetime.date):
+        return timezone.make_aware(datetime.datetime.combine(value, datetime.time()))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+    raise InvalidMessage(_("send_at must be a datetime, a date or a timestamp."))
 
 
 def _encode_attachment(attachment):
@@ -103,8 +153,8 @@ def to_payload(message):
         "anymail": {},
     }
     for attr in ANYMAIL_ATTRS:
-        if hasattr(message, attr):
-            value = getattr(message, attr)
+        value = getattr(message, attr, UNSET)
+        if value is not UNSET:  # UNSET is what a restored OutboxMessage starts with
             try:
                 json.dumps(value)
             except TypeError:
@@ -114,7 +164,7 @@ def to_payload(message):
 
 
 def from_payload(payload):
-    message = EmailMultiAlternatives(
+    message = OutboxMessage(
         subject=payload["subject"],
         body=payload["body"],
         from_email=payload["from_email"],

@@ -1,17 +1,21 @@
 """Public helpers of the notifications app: render-and-send, and getting rows to a worker."""
 
 import logging
+from datetime import timedelta
 
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from . import doorbell
 from .conf import settings
+from .headers import AUTOMATIC
+from .message import OutboxMessage
 from .models import OutboundEmail
 
 logger = logging.getLogger(__name__)
+# How far ahead a held message (send_at) gets its own wake-up; later ones are the sweeper's.
+SCHEDULE_AHEAD = 3600
 
 
 def email_render(*, template, context=None, language=None):
@@ -38,20 +42,21 @@ def email_send(
     headers=None,
     from_email=None,
 ):
-    """Render templates/email/<template>/ and send it through the outbox (Django's email API)."""
+    """Render templates/email/<template>/ and send it through the outbox (Django's email API).
+    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834)."""
     subject, text, html = email_render(template=template, context=context, language=language)
-    message = EmailMultiAlternatives(
+    message = OutboxMessage(
         subject,
         text,
         from_email or settings.DEFAULT_FROM_EMAIL,
         [to] if isinstance(to, str) else to,
-        headers=headers,
+        headers={**AUTOMATIC, **(headers or {})},
+        category=category,
+        sensitive=sensitive,
+        redact=redact,
+        template=template,
     )
     message.attach_alternative(html, "text/html")
-    message.outbox_category = category
-    message.outbox_sensitive = sensitive
-    message.outbox_redact = list(redact)
-    message.outbox_template = template
     message.send()
     return message
 
@@ -68,8 +73,22 @@ def outbox_enqueue(ids_by_queue):
 
 
 def outbox_enqueue_on_commit(rows):
-    categories = list(dict.fromkeys(row.category for row in rows))
-    transaction.on_commit(lambda: [doorbell.ring(category) for category in categories], robust=True)
+    now = timezone.now()
+    categories = list(dict.fromkeys(row.category for row in rows if row.next_attempt_at <= now))
+    # Rows held until a send_at get a wake-up then, when it is near; the sweeper finds the others.
+    later = {
+        (row.category, (row.next_attempt_at - now).total_seconds())
+        for row in rows
+        if now < row.next_attempt_at <= now + timedelta(seconds=SCHEDULE_AHEAD)
+    }
+
+    def ring():
+        for category in categories:
+            doorbell.ring(category)
+        for category, delay in sorted(later):
+            doorbell.ring_later(category, delay)
+
+    transaction.on_commit(ring, robust=True)
 
 
 def outbox_sweep(*, now=None):

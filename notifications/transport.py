@@ -18,6 +18,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError
 
 from . import crypto, providers
+from .headers import outbox_policy
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
@@ -58,7 +59,8 @@ def transport_reset(alias=None):
 
 
 def mime_build(message):
-    return message.message(policy=email.policy.SMTP).as_bytes()
+    """The bytes on the wire: CRLF line ends, list headers folded between items (headers.py)."""
+    return message.message(policy=outbox_policy(email.policy.SMTP)).as_bytes()
 
 
 def mime_store(data, *, sensitive):

@@ -114,7 +114,8 @@ class RecordingHandler:
     accepted. `delay` seconds are waited before each reply; an accepted message is kept before
     that wait, as a real MTA queues it before answering 250. `data_started` counts DATA commands
     received in full (the message is with the server, its reply not yet sent); each record keeps
-    the client's `peer` address, so distinct peers are distinct connections; `ehlo` counts EHLOs."""
+    the client's `peer` address, so distinct peers are distinct connections, and `raw`, the
+    bytes exactly as the client sent them after DATA; `ehlo` counts EHLOs."""
 
     def __init__(self):
         self.messages = []
@@ -147,6 +148,7 @@ class RecordingHandler:
             "mail_from": envelope.mail_from,
             "rcpt_tos": list(envelope.rcpt_tos),
             "message": message,
+            "raw": envelope.original_content or envelope.content,
             "peer": session.peer,
         }
         self.messages.append(record)
