@@ -32,9 +32,16 @@ DEFAULTS = {
         "password_reset": "1/m/key,5/h/key,20/h/ip",
         "login": "10/m/key,60/h/ip",
         "signup": "20/h/ip",
+        "account_delete": "1/m/key,5/h/key",
+        "account_delete_confirm": "10/h/key",
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
+    # Log the person in when they confirm their address from the browser that signed up (allauth's
+    # ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION); a link opened elsewhere never logs anyone in.
+    "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
+    # Seconds between two writes of a session's "last seen" (accounts/sessions.py).
+    "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

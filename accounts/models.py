@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.validators import RegexValidator
@@ -129,3 +130,27 @@ class EmailCaptcha(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} code for {self.email} ({self.get_outcome_display()})"
+
+
+class UserSession(models.Model):
+    """One logged-in browser of a user, for the "your sessions" list (accounts/sessions.py).
+
+    The session key is kept only as a SHA-256 hash: a leaked table names no session a thief could
+    use. Ending a session deletes its row; the middleware logs out a session whose row is gone.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(_("session key hash"), max_length=64, unique=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+    created_at = models.DateTimeField(_("logged in"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-last_seen_at", "-id"]
+        indexes = [models.Index(fields=["user", "last_seen_at"], name="accounts_session_user_idx")]
+
+    def __str__(self):
+        return f"session of user {self.user_id} from {self.ip or '?'}"

@@ -1,6 +1,7 @@
 """Public helpers of the notifications app: render-and-send, and getting rows to a worker."""
 
 import logging
+import re
 from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
@@ -114,3 +115,12 @@ def outbox_sweep(*, now=None):
     if rows:
         logger.info("outbox sweep: re-enqueueing %d email(s)", len(rows))
     return outbox_enqueue(_by_queue(rows))
+
+
+def outbox_purge_address(*, address, keep=()):
+    """Delete every outbox row addressed to `address` (exactly, among its recipients), except the
+    rows whose ids are in `keep`; returns how many. For erasing a person who deleted their account."""
+    pattern = rf"(^|, ){re.escape(address)}(,|$)"
+    return OutboundEmail.objects.filter(recipients__regex=pattern).exclude(pk__in=list(keep)).delete()[1].get(
+        OutboundEmail._meta.label, 0
+    )
