@@ -111,9 +111,11 @@ def _default_back(purpose):
 
 
 def _invalid(request, form, template, context=None):
+    """A 400 for JSON callers; for people, the page again with its field errors, as 200 like every
+    other form page (sign-up's wrong code included)."""
     if wants_json(request):
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    return render(request, template, {"form": form, **(context or {})}, status=400)
+    return render(request, template, {"form": form, **(context or {})})
 
 
 # ------------------------------------------------------------------------------------------------
