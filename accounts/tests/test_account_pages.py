@@ -90,3 +90,14 @@ def test_wrong_codes_answer_the_same_on_sign_up_and_code_log_in(user_factory, cl
     log_in = client.post("/accounts/login/code/confirm/", {"email": "bob@example.com", "code": "000000"})
     assert signup.status_code == log_in.status_code == 200
     assert b"That code is wrong" in log_in.content
+
+
+def test_send_a_new_code_starts_disabled_after_a_code_was_sent(user_factory, client, outbox):
+    user_factory("ada")
+    page = client.get("/accounts/login/code/confirm/").content.decode()
+    assert "data-retry-after" not in page  # nothing sent yet: the button works
+    response = client.post("/accounts/login/code/", {"email": "ada@example.com"}, follow=True)
+    page = response.content.decode()
+    button = page[page.index("data-send-code") : page.index("</button>", page.index("data-send-code"))]
+    assert 'data-retry-after="' in button and "disabled" in button and "Send again in" in button
+    assert "It works once, for 10 minutes." in page and "a few minutes" not in page
