@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -172,5 +173,11 @@ def unsubscribe(request, token):
         return render(request, "notifications/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
         follows.notification_preference_set(user=person, follower_emails=False)
-        return render(request, "notifications/unsubscribe_done.html", {"person": person})
-    return render(request, "notifications/unsubscribe.html", {"person": person})
+    template = "notifications/unsubscribe_done.html" if request.method == "POST" else "notifications/unsubscribe.html"
+    # In the language of the email the link came in, not the browser's: a mail client's one-click
+    # POST has no Accept-Language worth the name, and the page continues the email.
+    language = user_info(person).language
+    with translation.override(language):
+        response = render(request, template, {"person": person})
+    response["Content-Language"] = language
+    return response

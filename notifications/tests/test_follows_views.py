@@ -219,6 +219,17 @@ def test_get_shows_a_confirm_page_and_changes_nothing(mail_client, bob):
     assert not NotificationPreference.objects.exists()
 
 
+def test_the_unsubscribe_page_speaks_the_recipients_language(mail_client, user_factory, db):
+    li = user_factory("li", language="zh-hans")
+    token = follows.unsubscribe_token_make(user=li)
+    for response in (
+        mail_client.get(f"/notifications/unsubscribe/{token}/", headers={"accept-language": "en"}),
+        mail_client.post(f"/notifications/unsubscribe/{token}/", headers={"accept-language": "en"}),
+    ):
+        assert response["Content-Language"] == "zh-hans"
+        assert b'<html lang="zh-hans">' in response.content
+
+
 def test_one_click_post_turns_follower_emails_off(mail_client, bob):
     token = follows.unsubscribe_token_make(user=bob)
     response = mail_client.post(
