@@ -99,5 +99,5 @@ def test_send_a_new_code_starts_disabled_after_a_code_was_sent(user_factory, cli
     response = client.post("/accounts/login/code/", {"email": "ada@example.com"}, follow=True)
     page = response.content.decode()
     button = page[page.index("data-send-code") : page.index("</button>", page.index("data-send-code"))]
-    assert 'data-retry-after="' in button and "disabled" in button and "Send again in" in button
+    assert 'data-retry-after="' in button and "disabled" in button  # send-code.js counts down from there
     assert "It works once, for 10 minutes." in page and "a few minutes" not in page
