@@ -40,6 +40,11 @@ class SessionInfo:
     last_seen_at: datetime
     current: bool
 
+    @property
+    def seen_just_now(self):
+        """Seen within the touch interval: "now" is as precise as the record is."""
+        return timezone.now() - self.last_seen_at < timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_INTERVAL)
+
 
 def session_key_hash(session_key):
     return hashlib.sha256(session_key.encode()).hexdigest()
