@@ -117,10 +117,9 @@ def outbox_sweep(*, now=None):
     return outbox_enqueue(_by_queue(rows))
 
 
-def outbox_purge_address(*, address, keep=()):
-    """Delete every outbox row addressed to `address` (exactly, among its recipients), except the
-    rows whose ids are in `keep`; returns how many. For erasing a person who deleted their account."""
+def outbox_purge_address(*, address):
+    """Delete every outbox row with `address` among its recipients (an exact match); returns how
+    many. For erasing a person who deleted their account."""
     pattern = rf"(^|, ){re.escape(address)}(,|$)"
-    return OutboundEmail.objects.filter(recipients__regex=pattern).exclude(pk__in=list(keep)).delete()[1].get(
-        OutboundEmail._meta.label, 0
-    )
+    deleted = OutboundEmail.objects.filter(recipients__regex=pattern).delete()[1]
+    return deleted.get(OutboundEmail._meta.label, 0)
