@@ -10,4 +10,7 @@ class AccountsConfig(AppConfig):
         # Registers the shared tasks in every process, not only in workers (Celery's autodiscovery
         # runs at worker start): a task published by name from a web process then honours
         # CELERY_TASK_ALWAYS_EAGER, for a project that runs its tasks in process.
-        from . import tasks  # noqa: F401
+        from . import (
+            middleware,  # noqa: F401  (connects the log-in and log-out receivers)
+            tasks,  # noqa: F401
+        )

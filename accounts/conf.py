@@ -33,6 +33,8 @@ DEFAULTS = {
         "login": "10/m/key,60/h/ip",
         "signup": "20/h/ip",
         "password_reset_code": "10/m/key,100/h/ip",
+        "account_delete": "1/m/key,5/h/key",
+        "account_delete_confirm": "10/h/key",
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
@@ -58,6 +60,11 @@ DEFAULTS = {
     "ACCOUNTS_FRONTEND_URLS": {},
     # Seconds an API app client's session token lives without being used.
     "ACCOUNTS_APP_TOKEN_IDLE_TIMEOUT": 14 * 24 * 3600,
+    # Log the person in when they confirm their address from the browser that signed up (allauth's
+    # ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION); a link opened elsewhere never logs anyone in.
+    "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
+    # Seconds between two writes of a session's "last seen" (accounts/sessions.py).
+    "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

@@ -114,3 +114,15 @@ def email_change_notice():
 def email_change_taken():
     """The notice to an address that another account asked to move to: it is taken, no link."""
     return {"user": _user(), "login_url": _absolute("accounts:login")}
+
+
+@email_preview(template="account_delete_code")
+def account_delete_code():
+    """The code that confirms the deletion of an account."""
+    return {"user": _user(), **_code("delete")}
+
+
+@email_preview(template="account_deleted")
+def account_deleted():
+    """The notice once an account is deleted: the one email kept for its address."""
+    return {"username": "ada"}

@@ -182,3 +182,27 @@ class AppToken(models.Model):
 
     def __str__(self):
         return f"app session {self.pk} of user {self.user_id}"
+
+
+class UserSession(models.Model):
+    """One logged-in browser of a user, for the "your sessions" list (accounts/sessions.py).
+
+    The session key is kept only as a SHA-256 hash: a leaked table names no session a thief could
+    use. Ending a session deletes its row; the middleware logs out a session whose row is gone.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(_("session key hash"), max_length=64, unique=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+    created_at = models.DateTimeField(_("logged in"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-last_seen_at", "-id"]
+        indexes = [models.Index(fields=["user", "last_seen_at"], name="accounts_session_user_idx")]
+
+    def __str__(self):
+        return f"session of user {self.user_id} from {self.ip or '?'}"

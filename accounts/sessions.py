@@ -1,76 +1,185 @@
-"""A person's sessions: browser sessions (Django's session store) and API app tokens, listed
-together and ended together.
+"""Each user's logged-in sessions: recorded at log-in, seen on requests, listed, ended.
 
-Browser sessions are found by reading the session store, which has no index by user; that is a
-full scan, acceptable while it holds a modest number of live sessions.
+A `UserSession` row stands for one logged-in browser. It is written when the user logs in
+(`session_record`, from the `user_logged_in` signal), touched by `UserSessionMiddleware` at most
+once per ACCOUNTS_SESSION_TOUCH_INTERVAL seconds, and deleted at log-out. Rows keep only a SHA-256
+hash of the session key. To end a session, its row is deleted: the middleware logs out a session
+that was recorded and whose row is gone, so this works with every session engine, signed cookies
+included, without ever storing a key that could be replayed.
+
+Every function here takes keyword arguments only and knows nothing of requests or views, so the
+pages and the JSON API share them. `session_key` arguments are Django session keys in clear
+(`request.session.session_key`); they are hashed here.
 """
 
 import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.models import Session
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .models import AppToken
+from .conf import settings
+from .models import UserSession
 
-
-def _browser_id(session_key):
-    return "b-" + hashlib.sha256(session_key.encode()).hexdigest()[:24]
-
-
-def _browser_sessions(user):
-    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
-        data = session.get_decoded()
-        if str(data.get(SESSION_KEY)) == str(user.pk) and data.get(HASH_SESSION_KEY) == user.get_session_auth_hash():
-            yield session
+# Set in the session once it has a row, so a missing row means "ended", not "never recorded".
+TRACKED_SESSION_KEY = "accounts_session_tracked"
+USER_AGENT_MAX_LENGTH = 400
 
 
-def session_list(*, user, session_key=None, token_id=None):
-    """Every live session of `user`, the current one (this browser's key, or this app token's id)
-    marked; the newest first. Ids are opaque: a browser session's key is never shown."""
-    rows = [
-        {
-            "id": _browser_id(session.session_key),
-            "kind": "browser",
-            "current": session.session_key == session_key,
-            "created_at": None,
-            "last_used_at": None,
-            "ip": None,
-            "user_agent": "",
-        }
-        for session in _browser_sessions(user)
-    ]
-    for token in AppToken.objects.filter(user=user).order_by("-last_used_at"):
-        rows.append(
-            {
-                "id": f"a-{token.pk}",
-                "kind": "app",
-                "current": token.pk == token_id,
-                "created_at": token.created_at.isoformat(),
-                "last_used_at": token.last_used_at.isoformat(),
-                "ip": token.ip,
-                "user_agent": token.user_agent,
-            }
+@dataclass(frozen=True)
+class SessionInfo:
+    """One session as the list shows it. `id` is what `session_end` takes."""
+
+    id: int
+    device: str
+    ip: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    current: bool
+
+    @property
+    def seen_just_now(self):
+        """Seen within the touch interval: "now" is as precise as the record is."""
+        return timezone.now() - self.last_seen_at < timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_INTERVAL)
+
+
+def session_key_hash(session_key):
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def _ip_or_none(ip):
+    try:
+        return str(ipaddress.ip_address(ip)) if ip else None
+    except ValueError:  # e.g. "unknown" from a request with no REMOTE_ADDR
+        return None
+
+
+def session_record(*, user, session_key, ip=None, user_agent=""):
+    """Record (or re-record) the session `session_key` as a session of `user`; returns the row."""
+    now, ip = timezone.now(), _ip_or_none(ip)
+    row, _created = UserSession.objects.update_or_create(
+        key_hash=session_key_hash(session_key),
+        defaults={"user": user, "ip": ip, "user_agent": user_agent[:USER_AGENT_MAX_LENGTH], "last_seen_at": now},
+        create_defaults={
+            "user": user,
+            "ip": ip,
+            "user_agent": user_agent[:USER_AGENT_MAX_LENGTH],
+            "created_at": now,
+            "last_seen_at": now,
+        },
+    )
+    return row
+
+
+def session_touch(*, user, session_key, ip=None, user_agent="", tracked=False, now=None):
+    """Note that the session was used. False if it was ended (its row deleted, or it belongs to
+    someone else): the caller must log it out. A session never recorded (`tracked` False, e.g. one
+    that predates this feature) is recorded now. Writes at most once per touch interval."""
+    now = now or timezone.now()
+    row = UserSession.objects.filter(key_hash=session_key_hash(session_key)).first()
+    if row is None:
+        if tracked:
+            return False
+        session_record(user=user, session_key=session_key, ip=ip, user_agent=user_agent)
+        return True
+    if row.user_id != user.pk:
+        return False
+    if now - row.last_seen_at >= timedelta(seconds=settings.ACCOUNTS_SESSION_TOUCH_INTERVAL):
+        UserSession.objects.filter(pk=row.pk).update(
+            last_seen_at=now, ip=_ip_or_none(ip), user_agent=user_agent[:USER_AGENT_MAX_LENGTH]
         )
-    return rows
+    return True
+
+
+def session_rekey(*, user, old_key, new_key):
+    """Carry a session's row over to its new key (Django cycles the key, e.g. on a password change
+    that keeps the person logged in). Does nothing if the new key already has a row."""
+    new_hash = session_key_hash(new_key)
+    if UserSession.objects.filter(key_hash=new_hash).exists():
+        return False
+    return bool(UserSession.objects.filter(key_hash=session_key_hash(old_key), user=user).update(key_hash=new_hash))
+
+
+def session_list(*, user, current_session_key=None, now=None):
+    """The user's live sessions, most recently seen first, as `SessionInfo`; the one whose key is
+    `current_session_key` has `current=True`. Sessions idle for longer than SESSION_COOKIE_AGE
+    are left out: their cookie has expired."""
+    now = now or timezone.now()
+    current = session_key_hash(current_session_key) if current_session_key else None
+    rows = UserSession.objects.filter(user=user, last_seen_at__gte=now - timedelta(seconds=settings.SESSION_COOKIE_AGE))
+    return [
+        SessionInfo(
+            id=row.pk,
+            device=device_describe(row.user_agent),
+            ip=row.ip,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            current=row.key_hash == current,
+        )
+        for row in rows
+    ]
 
 
 def session_end(*, user, session_id):
-    """End one of `user`'s sessions by its listed id; False if there is none."""
-    if session_id.startswith("a-") and session_id[2:].isdigit():
-        return AppToken.objects.filter(user=user, pk=int(session_id[2:])).delete()[0] > 0
-    for session in _browser_sessions(user):
-        if _browser_id(session.session_key) == session_id:
-            session.delete()
-            return True
-    return False
+    """End one of the user's sessions by its `SessionInfo.id`; True if there was one."""
+    return UserSession.objects.filter(user=user, pk=session_id).delete()[0] > 0
 
 
-def sessions_end_others(*, user, session_key=None, token_id=None):
-    """End every session of `user` but the current one; how many ended."""
-    ended = AppToken.objects.filter(user=user).exclude(pk=token_id).delete()[0]
-    for session in _browser_sessions(user):
-        if session.session_key != session_key:
-            session.delete()
-            ended += 1
-    return ended
+def sessions_end_others(*, user, keep_session_key=None):
+    """End every session of `user` except the one whose key is `keep_session_key` (None: end them
+    all); returns how many were ended. Each is logged out at its next request."""
+    others = UserSession.objects.filter(user=user)
+    if keep_session_key:
+        others = others.exclude(key_hash=session_key_hash(keep_session_key))
+    return others.delete()[0]
+
+
+def session_forget(*, session_key):
+    """Drop the row of a session that logged out."""
+    UserSession.objects.filter(key_hash=session_key_hash(session_key)).delete()
+
+
+def sessions_prune(*, now=None):
+    """Delete rows of sessions idle for longer than SESSION_COOKIE_AGE; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return UserSession.objects.filter(last_seen_at__lt=cutoff).delete()[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# "Firefox · Windows" from a User-Agent header
+# ------------------------------------------------------------------------------------------------
+# Order matters: Edge and Opera claim to be Chrome, Chrome claims to be Safari.
+BROWSERS = [
+    ("Edge", r"Edg(e|A|iOS)?/"),
+    ("Opera", r"OPR/|Opera"),
+    ("Samsung Internet", r"SamsungBrowser/"),
+    ("Firefox", r"Firefox/|FxiOS/"),
+    ("Chrome", r"Chrome/|CriOS/|Chromium/"),
+    ("Safari", r"Safari/"),
+    ("curl", r"^curl/"),
+]
+SYSTEMS = [
+    ("iPhone", r"iPhone"),
+    ("iPad", r"iPad"),
+    ("Android", r"Android"),
+    ("ChromeOS", r"CrOS"),
+    ("Windows", r"Windows"),
+    ("macOS", r"Mac OS X|Macintosh"),
+    ("Linux", r"Linux|X11"),
+]
+
+
+def _first_match(table, text):
+    return next((name for name, pattern in table if re.search(pattern, text)), None)
+
+
+def device_describe(user_agent):
+    """A short human name for the browser and system a User-Agent header names, e.g. "Firefox ·
+    Windows"; "Unknown device" (translated) when it names neither."""
+    browser, system = _first_match(BROWSERS, user_agent or ""), _first_match(SYSTEMS, user_agent or "")
+    if browser and system:
+        return f"{browser} · {system}"
+    return browser or system or _("Unknown device")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_by_code, views_codes
+from . import views, views_by_code, views_codes, views_settings
 
 app_name = "accounts"
 
@@ -24,6 +24,10 @@ urlpatterns = [
     path("password/change/", views.PasswordChangeView.as_view(), name="password-change"),
     path("email/change/", views.EmailChangeView.as_view(), name="email-change"),
     path("email/change/confirm/<str:token>/", views.EmailChangeConfirmView.as_view(), name="email-change-confirm"),
+    path("settings/", views_settings.account_settings, name="settings"),
+    path("sessions/end-others/", views_settings.sessions_end_others, name="sessions-end-others"),
+    path("delete/", views_settings.account_delete, name="delete"),
+    path("delete/code/", views_settings.account_delete_code, name="delete-code"),
     path("code/", views_codes.code_send_view, name="code-send"),
     path("login/code/", views_codes.login_code_view, name="login-code"),
     path("login/code/confirm/", views_codes.login_code_confirm_view, name="login-code-confirm"),

@@ -2,7 +2,6 @@
 
 import hmac
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -22,8 +21,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from . import forms, services, verification
+from . import forms, services, sessions, verification
 from .codes import CodeLimited
+from .conf import settings
 from .conf import settings as app_settings
 from .identity import login_key
 from .password_reset import password_reset_code_send
@@ -40,6 +40,11 @@ def rate_limited(request, action, key=None):
     """A 429 response if this hit of `action` is over a limit, else None."""
     retry_after = ratelimit_consume(action=action, key=key, ip=client_ip(request))
     return ratelimit_response(request, retry_after) if retry_after else None
+
+
+def logged_in_message(user):
+    """The one message after any log-in: by password, by code, or by confirming from this browser."""
+    return _("You are logged in as %(name)s.") % {"name": user.username}
 
 
 def request_language(request):
@@ -222,12 +227,18 @@ class ConfirmView(TokenLinkView):
             return self.invalid(error)
         except services.PasswordRequired:  # the password changed between the check and now
             return render(request, self.template_name, self.get_context(user))
-        return self.done(user)
+        # No new password was asked for, so this browser chose the password: it signed up.
+        signed_up_here = form is None and user.has_usable_password()
+        return self.done(user, log_in=signed_up_here and settings.ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION)
 
-    def done(self, user):
+    def done(self, user, log_in=False):
         messages.success(self.request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
         if self.request.user.is_authenticated:
             return redirect("home")
+        if log_in:
+            login(self.request, user, backend=AUTH_BACKEND)
+            messages.success(self.request, logged_in_message(user))
+            return redirect(settings.LOGIN_REDIRECT_URL)
         messages.info(self.request, _("You can log in now."))
         return redirect("accounts:login")
 
@@ -248,8 +259,23 @@ class LoginView(auth_views.LoginView):
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form, unconfirmed_user=form.unconfirmed_user))
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, logged_in_message(form.get_user()))
+        return response
+
 
 class LogoutView(auth_views.LogoutView):
+    """GET asks "Log out?" with one button, as allauth does; the POST logs out."""
+
+    http_method_names = ["get", "post", "options"]
+    template_name = "accounts/logout.html"
+
+    def get(self, request, *args, **kwargs):
+        next_url = self.get_redirect_url()
+        context = {"redirect_field_name": self.redirect_field_name, "redirect_field_value": next_url}
+        return render(request, self.template_name, context)
+
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
         messages.info(request, _("You are logged out."))
@@ -318,6 +344,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         with transaction.atomic():
             response = super().form_valid(form)
             services.password_reset_complete(user=self.user)
+            sessions.sessions_end_others(user=self.user)  # Django's hash check ends them; the list too
         return response
 
 
@@ -358,8 +385,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("home")
 
     def form_valid(self, form):
+        key = self.request.session.session_key  # Django gives this session a new key below
         with transaction.atomic():
             response = super().form_valid(form)
+            sessions.sessions_end_others(user=form.user, keep_session_key=key)
             services.password_changed_notify(user=form.user)
         messages.success(self.request, _("Your password is changed."))
         return response

@@ -8,7 +8,6 @@ import json
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.http import JsonResponse
@@ -21,9 +20,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from .codes import CodeError, CodeLimited, Purpose, code_consume, code_send
+from .codes import CodeError, CodeLimited, Purpose, clean_email, code_consume, code_send
+from .conf import settings
 from .forms import CanonicalEmailField
-from .ratelimit import client_ip, ratelimit_response
+from .ratelimit import client_ip, ratelimit_peek, ratelimit_response
 
 AUTH_BACKEND = "accounts.backends.EmailOrUsernameBackend"
 LOGIN_EMAIL_SESSION_KEY = "accounts_code_login_email"
@@ -111,9 +111,11 @@ def _default_back(purpose):
 
 
 def _invalid(request, form, template, context=None):
+    """A 400 for JSON callers; for people, the page again with its field errors, as 200 like every
+    other form page (sign-up's wrong code included)."""
     if wants_json(request):
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    return render(request, template, {"form": form, **(context or {})}, status=400)
+    return render(request, template, {"form": form, **(context or {})})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -185,9 +187,11 @@ def login_code_view(request):
 @require_http_methods(["GET", "POST"])
 def login_code_confirm_view(request):
     next_url = safe_next(request, "") if request.GET.get("next") or request.POST.get("next") else ""
-    context = {"next": next_url}
+    context = {"next": next_url, "minutes": max(1, settings.ACCOUNTS_CODE_TTL // 60)}
     if request.method == "GET":
         email = request.GET.get("email", "")[:254] or request.session.get(LOGIN_EMAIL_SESSION_KEY, "")
+        # Just sent one: "Send a new code" waits as long as the limit would make it (no certain 429).
+        context["retry_after"] = _send_wait(email) if email else 0
         return render(
             request, "accounts/code_login_confirm.html", {"form": CodeLoginForm(initial={"email": email}), **context}
         )
@@ -210,6 +214,13 @@ def login_code_confirm_view(request):
     request.session.pop(LOGIN_EMAIL_SESSION_KEY, None)
     messages.success(request, _("You are logged in as %(name)s.") % {"name": user.username})
     return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def _send_wait(email):
+    try:
+        return ratelimit_peek(action="code_send", key=clean_email(email))
+    except CodeError:
+        return 0
 
 
 def _login_account(email):

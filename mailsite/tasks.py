@@ -14,8 +14,10 @@ def alerts_check():
 @shared_task(ignore_result=False)
 def retention_purge():
     from accounts.retention import code_audit_purge
+    from accounts.sessions import sessions_prune
     from notifications.retention import retention_apply
 
     done = retention_apply()
     done["codes_deleted"] = code_audit_purge()
+    done["sessions_deleted"] = sessions_prune()  # rows of sessions whose cookie has expired
     return done

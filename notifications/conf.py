@@ -67,6 +67,9 @@ DEFAULTS = {
     "NOTIFICATIONS_EMAIL_CHANGE_URL": None,
     # Dotted path of `user_info(user) -> UserInfo` (confirmed address, language); see users.py.
     "NOTIFICATIONS_USER_INFO": "notifications.users.user_info_default",
+    # Dotted path of `users_confirmed(queryset) -> queryset`: the users user_info calls confirmed,
+    # as a query, for the people lists (see users.py).
+    "NOTIFICATIONS_USERS_CONFIRMED": "notifications.users.users_confirmed_default",
     # Follower alerts: one alert per recipient per window (seconds); a pair is not alerted again
     # within REALERT_AFTER; a digest names this many followers; the sweeper acts after SWEEP_AFTER.
     "NOTIFICATIONS_FOLLOW_WINDOW": 15 * 60,

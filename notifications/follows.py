@@ -248,10 +248,13 @@ def _send_pending(state, pending, now):
     if not count:
         return None
     state.alerts_sent = batch
+    # "a, b, c and 1 other" says less than "a, b, c and d": one name more than the limit is shown.
+    limit = settings.NOTIFICATIONS_FOLLOW_DIGEST_NAMES
+    shown = count if count <= limit + 1 else limit
     named = list(
         FollowerAlertItem.objects.filter(recipient=recipient, batch=batch)
         .select_related("follower")
-        .order_by("followed_at", "pk")[: settings.NOTIFICATIONS_FOLLOW_DIGEST_NAMES]
+        .order_by("followed_at", "pk")[:shown]
     )
     return _email(recipient=recipient, followers=[item.follower for item in named], count=count)
 

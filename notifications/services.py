@@ -1,6 +1,7 @@
 """Public helpers of the notifications app: render-and-send, and getting rows to a worker."""
 
 import logging
+import re
 from datetime import timedelta
 
 from django.db import transaction
@@ -110,3 +111,11 @@ def outbox_sweep(*, now=None):
             doorbell.ring(category)
             due += waiting
     return due
+
+
+def outbox_purge_address(*, address):
+    """Delete every outbox row with `address` among its recipients (an exact match); returns how
+    many. For erasing a person who deleted their account."""
+    pattern = rf"(^|, ){re.escape(address)}(,|$)"
+    deleted = OutboundEmail.objects.filter(recipients__regex=pattern).delete()[1]
+    return deleted.get(OutboundEmail._meta.label, 0)

@@ -8,7 +8,9 @@ The setting names a function `user -> UserInfo`. The default works with any user
 - the language for emails is the model's `language` field when it has one, else the site's
   LANGUAGE_CODE.
 
-A project whose user model keeps these elsewhere points the setting at its own function.
+A project whose user model keeps these elsewhere points the setting at its own function, and
+NOTIFICATIONS_USERS_CONFIRMED at its own `queryset -> queryset` with the same idea of "confirmed",
+which the people pages use to list only confirmed accounts.
 """
 
 from dataclasses import dataclass
@@ -43,3 +45,15 @@ def user_info(user):
     if not user.is_authenticated:
         return UserInfo(email_confirmed=False, language=settings.LANGUAGE_CODE)
     return _hook(settings.NOTIFICATIONS_USER_INFO)(user)
+
+
+def users_confirmed_default(queryset):
+    """The users of `queryset` whose address user_info_default calls confirmed."""
+    if any(field.name == "email_confirmed_at" for field in queryset.model._meta.get_fields()):
+        return queryset.filter(email_confirmed_at__isnull=False)
+    return queryset.exclude(email="")
+
+
+def users_confirmed(queryset):
+    """The users of `queryset` with a confirmed address, through the project's hook."""
+    return _hook(settings.NOTIFICATIONS_USERS_CONFIRMED)(queryset)

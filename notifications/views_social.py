@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -22,16 +23,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import follows
 from .models import Follow
-from .users import user_info
+from .users import user_info, users_confirmed
 
 PAGE_SIZE = 50
 
 
 def _people():
-    return get_user_model().objects.filter(is_active=True)
+    """Who the people pages list: active accounts with a confirmed address (an unconfirmed one may
+    be a squatter's, and will be deleted if it stays so)."""
+    return users_confirmed(get_user_model().objects.filter(is_active=True))
 
 
-def _person_or_404(username):
+def _person_or_404(username, *, viewer=None):
     # The user model's natural key is its own normal form of a username, matched exactly (an
     # `iexact` lookup would let PostgreSQL's case rules make "adı" find "adi").
     users = get_user_model()._default_manager
@@ -39,7 +42,8 @@ def _person_or_404(username):
         person = users.get_by_natural_key(username)
     except users.model.DoesNotExist:
         raise Http404() from None
-    if not person.is_active:
+    is_self = viewer is not None and viewer.is_authenticated and viewer.pk == person.pk
+    if not person.is_active or not (is_self or user_info(person).email_confirmed):
         raise Http404()
     return person
 
@@ -61,7 +65,7 @@ def user_list(request):
 
 
 def profile(request, username):
-    person = _person_or_404(username)
+    person = _person_or_404(username, viewer=request.user)
     context = {
         "person": person,
         "follower_count": Follow.objects.filter(followed=person, follower__is_active=True).count(),
@@ -169,5 +173,11 @@ def unsubscribe(request, token):
         return render(request, "notifications/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
         follows.notification_preference_set(user=person, follower_emails=False)
-        return render(request, "notifications/unsubscribe_done.html", {"person": person})
-    return render(request, "notifications/unsubscribe.html", {"person": person})
+    template = "notifications/unsubscribe_done.html" if request.method == "POST" else "notifications/unsubscribe.html"
+    # In the language of the email the link came in, not the browser's: a mail client's one-click
+    # POST has no Accept-Language worth the name, and the page continues the email.
+    language = user_info(person).language
+    with translation.override(language):
+        response = render(request, template, {"person": person})
+    response["Content-Language"] = language
+    return response

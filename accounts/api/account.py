@@ -9,7 +9,8 @@ from ninja import Path, Router, Status
 from .. import forms, services
 from ..conf import settings
 from ..deletion import account_delete
-from ..sessions import session_end, session_list, sessions_end_others
+from ..models import AppToken
+from ..sessions import device_describe, session_end, session_list, sessions_end_others
 from ..tokens import TokenError
 from . import schemas as s
 from .auth import _token_problem
@@ -102,20 +103,51 @@ def email_change_confirm(request, client: ClientKind, body: s.KeyIn):
 # Sessions and deletion
 # ------------------------------------------------------------------------------------------------
 def _current(api_client):
+    """(this browser's session key, this app token's id): whichever kind of client is asking."""
     if api_client.kind == "app":
-        return {"token_id": api_client.row.pk if api_client.row is not None else None}
-    return {"session_key": api_client.request.session.session_key}
+        return None, (api_client.row.pk if api_client.row is not None else None)
+    return api_client.request.session.session_key, None
+
+
+def _browser_row(info):
+    return {
+        "id": f"b-{info.id}",
+        "kind": "browser",
+        "current": info.current,
+        "created_at": info.created_at.isoformat(),
+        "last_used_at": info.last_seen_at.isoformat(),
+        "ip": info.ip,
+        "user_agent": info.device,
+    }
+
+
+def _app_row(token, token_id):
+    return {
+        "id": f"a-{token.pk}",
+        "kind": "app",
+        "current": token.pk == token_id,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat(),
+        "ip": token.ip,
+        "user_agent": device_describe(token.user_agent),
+    }
 
 
 @router.get("/{client}/account/sessions", response=list[s.SessionRow], auth=client_auth, summary="My sessions")
 def sessions_get(request, client: ClientKind):
     """Browser sessions and app tokens alike; `current` marks the one asking."""
-    return session_list(user=request.auth, **_current(client_for(request, client)))
+    session_key, token_id = _current(client_for(request, client))
+    rows = [_browser_row(info) for info in session_list(user=request.auth, current_session_key=session_key)]
+    tokens = AppToken.objects.filter(user=request.auth).order_by("-last_used_at")
+    return rows + [_app_row(token, token_id) for token in tokens]
 
 
 @router.delete("/{client}/account/sessions", response=s.EndedOut, auth=client_auth, summary="End every other session")
 def sessions_delete(request, client: ClientKind):
-    return {"ended": sessions_end_others(user=request.auth, **_current(client_for(request, client)))}
+    session_key, token_id = _current(client_for(request, client))
+    ended = sessions_end_others(user=request.auth, keep_session_key=session_key)
+    ended += AppToken.objects.filter(user=request.auth).exclude(pk=token_id).delete()[0]
+    return {"ended": ended}
 
 
 @router.delete(
@@ -123,7 +155,14 @@ def sessions_delete(request, client: ClientKind):
 )
 def session_delete_one(request, client: ClientKind, session_id: str = Path(..., max_length=64)):
     client_for(request, client)
-    if not session_end(user=request.auth, session_id=session_id):
+    kind, _dash, number = session_id.partition("-")
+    if not number.isdigit() or len(number) > 18:
+        raise Http404()
+    if kind == "a":
+        ended = AppToken.objects.filter(user=request.auth, pk=int(number)).delete()[0] > 0
+    else:
+        ended = kind == "b" and session_end(user=request.auth, session_id=int(number))
+    if not ended:
         raise Http404()
     return {"ended": 1}
 

@@ -68,13 +68,16 @@ def test_signup_confirm_then_login(client, outbox):
     user.refresh_from_db()
     assert user.email_confirmed_at is None
 
+    # Confirmed from the browser that signed up: logged in at once (LOGIN_ON_EMAIL_CONFIRMATION).
     response = client.post(path)
-    assert response.status_code == 302 and response["Location"] == reverse("accounts:login")
+    assert response.status_code == 302 and response["Location"] == "/"
     user.refresh_from_db()
     assert user.email_confirmed_at is not None
     page = client.get(response["Location"]).content.decode()
-    assert "new@example.com is confirmed" in page
+    assert "new@example.com is confirmed" in page and "You are logged in as newbie." in page
+    assert logged_in_user(client) == user
 
+    client.post("/accounts/logout/")
     response = client.post("/accounts/login/", {"username": "new@example.com", "password": PASSWORD})
     assert response.status_code == 302
     assert logged_in_user(client) == user

@@ -101,9 +101,17 @@ def test_confirm_post_without_csrf_token_is_refused_and_confirms_nothing(user_fa
     assert user.email_confirmed_at is None
 
 
-def test_logout_is_post_only(user_factory, client):
+def test_logout_get_asks_and_only_the_post_logs_out(user_factory, client):
     client.force_login(user_factory())
-    assert client.get("/accounts/logout/").status_code == 405
+    page = client.get("/accounts/logout/?next=/users/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Are you sure you want to log out?" in content
+    assert 'name="next" value="/users/"' in content
+    assert (
+        'value="https://evil.example/"'
+        not in client.get("/accounts/logout/?next=https://evil.example/").content.decode()
+    )
     assert client.get("/").context["user"].is_authenticated
     response = client.post("/accounts/logout/")
     assert response.status_code == 302

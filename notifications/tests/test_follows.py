@@ -194,6 +194,20 @@ def test_rendered_in_the_recipients_language(user_factory, db, web, broker, outb
 # ------------------------------------------------------------------------------------------------
 # Coalescing
 # ------------------------------------------------------------------------------------------------
+def test_a_digest_of_one_more_than_the_names_names_everyone(user_factory, bob, web, broker, outbox, clock):
+    web.follow(user_factory("alice"), bob)
+    broker.run_due()
+    for minute, name in enumerate(["carol", "dave", "erin", "frank"], start=1):
+        clock.move_to(T0 + timedelta(minutes=minute))
+        web.follow(user_factory(name), bob)
+        broker.run_due()
+    clock.move_to(T0 + WINDOW)
+    broker.run_due()
+    _first, digest = to_bob(outbox)
+    assert digest.subject == "carol, dave, erin and frank are now following you"  # not "and 1 other"
+    assert "frank" in digest.body and "other" not in digest.body
+
+
 def test_follows_inside_the_window_become_one_digest_when_it_closes(user_factory, bob, web, broker, outbox, clock):
     web.follow(user_factory("alice"), bob)
     broker.run_due()

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core import signing
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from notifications import follows
 from notifications.models import Follow, FollowerAlertItem, NotificationPreference
@@ -31,6 +32,7 @@ def follower_emails_on(user):
 def test_users_page_lists_people_with_follower_counts(user_factory, client, alice, bob):
     carol = user_factory("carol")
     user_factory("gone", is_active=False)
+    user_factory("squatter", confirmed=False)
     Follow.objects.create(follower=alice, followed=bob)
     Follow.objects.create(follower=carol, followed=bob)
     response = client.get("/users/")
@@ -42,7 +44,8 @@ def test_users_page_lists_people_with_follower_counts(user_factory, client, alic
 
 def test_users_page_is_paginated_and_searchable(client, db):
     get_user_model().objects.bulk_create(
-        get_user_model()(username=f"user{i:03}", email=f"user{i:03}@example.com") for i in range(60)
+        get_user_model()(username=f"user{i:03}", email=f"user{i:03}@example.com", email_confirmed_at=timezone.now())
+        for i in range(60)
     )
     first, second = client.get("/users/"), client.get("/users/?page=2")
     assert len(first.context["page"]) == 50 and len(second.context["page"]) == 10
@@ -72,6 +75,14 @@ def test_unknown_or_inactive_profiles_are_404(user_factory, client, db):
     assert client.get("/u/nobody/followers/").status_code == 404
 
 
+def test_unconfirmed_accounts_are_hidden_but_from_themselves(user_factory, client, db):
+    squatter = user_factory("squatter", confirmed=False)
+    assert list(client.get("/users/?q=squatter").context["page"]) == []
+    assert client.get("/u/squatter/").status_code == 404
+    client.force_login(squatter)
+    assert client.get("/u/squatter/").status_code == 200  # the account menu's "Your profile"
+
+
 def test_followers_and_following_pages(client, alice, bob):
     Follow.objects.create(follower=alice, followed=bob)
     followers = client.get("/u/bob/followers/")
@@ -83,7 +94,8 @@ def test_followers_and_following_pages(client, alice, bob):
 
 def test_followers_page_is_paginated(client, bob):
     users = get_user_model().objects.bulk_create(
-        get_user_model()(username=f"fan{i:03}", email=f"fan{i:03}@example.com") for i in range(55)
+        get_user_model()(username=f"fan{i:03}", email=f"fan{i:03}@example.com", email_confirmed_at=timezone.now())
+        for i in range(55)
     )
     Follow.objects.bulk_create(Follow(follower=user, followed=bob) for user in users)
     assert len(client.get("/u/bob/followers/").context["page"]) == 50
@@ -205,6 +217,17 @@ def test_get_shows_a_confirm_page_and_changes_nothing(mail_client, bob):
     assert response.status_code == 200 and b'method="post"' in response.content
     assert follower_emails_on(bob) is True
     assert not NotificationPreference.objects.exists()
+
+
+def test_the_unsubscribe_page_speaks_the_recipients_language(mail_client, user_factory, db):
+    li = user_factory("li", language="zh-hans")
+    token = follows.unsubscribe_token_make(user=li)
+    for response in (
+        mail_client.get(f"/notifications/unsubscribe/{token}/", headers={"accept-language": "en"}),
+        mail_client.post(f"/notifications/unsubscribe/{token}/", headers={"accept-language": "en"}),
+    ):
+        assert response["Content-Language"] == "zh-hans"
+        assert b'<html lang="zh-hans">' in response.content
 
 
 def test_one_click_post_turns_follower_emails_off(mail_client, bob):

@@ -80,7 +80,7 @@ def test_two_workers_closing_the_same_window_send_one_digest(
     assert len(smtp_server.messages) == 2, [m["message"]["Subject"] for m in smtp_server.messages]
     prompt, digest = (record["message"] for record in smtp_server.messages)
     assert prompt["Subject"] == "alice is now following you"
-    assert digest["Subject"] == "carol, dave, erin and 1 other are now following you"
+    assert digest["Subject"] == "carol, dave, erin and frank are now following you"
     for message in (prompt, digest):
         assert message["To"] == "bob@example.com"
         assert "/notifications/unsubscribe/" in message["List-Unsubscribe"]

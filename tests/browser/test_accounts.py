@@ -69,10 +69,10 @@ def test_sign_up_then_confirm_by_link(page, inbox, live_server):
     expect(page.get_by_text("Confirm that grace@example.com is your email address.")).to_be_visible()
     page.get_by_role("button", name="Confirm").click()
 
-    expect(page).to_have_url(f"{live_server.url}/accounts/login/")
-    expect(page.locator(".messages")).to_contain_text("Thank you: grace@example.com is confirmed.")
-    log_in(page, "grace", PASSWORD)
+    # The browser that signed up is logged in by its confirmation (ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION).
     expect_home_logged_in(page, live_server, "grace")
+    expect(page.locator(".messages")).to_contain_text("Thank you: grace@example.com is confirmed.")
+    expect(page.locator(".messages")).to_contain_text("You are logged in as grace.")
     expect(page.locator(".status")).to_have_text("confirmed")
 
 

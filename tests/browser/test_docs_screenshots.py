@@ -46,3 +46,30 @@ def test_readme_screenshots(page, inbox_factory, settings, redis_cache, live_ser
     expect(page.frame_locator("iframe.mail").locator(f'a[href="{link}"]').first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "a long link overflows"
     page.screenshot(path=target / "mailbox-confirmation.png", full_page=True)
+
+
+def test_readme_account_settings_screenshot(open_page, browser, user_factory, live_server):
+    """The account settings page, with the account menu open and two sessions listed."""
+    target = screenshots_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    user_factory("ada")
+    other = browser.new_context(
+        base_url=live_server.url,
+        locale="en-US",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+    )
+    page = open_page()
+    try:
+        for browser_page in (other.new_page(), page):
+            browser_page.goto("/accounts/login/")
+            browser_page.get_by_label("Email or username").fill("ada")
+            browser_page.get_by_label("Password").fill(PASSWORD)
+            browser_page.get_by_role("button", name="Log in").click()
+            expect(browser_page.locator(".messages")).to_contain_text("You are logged in as ada.")
+    finally:
+        other.close()
+    page.goto("/accounts/settings/")
+    expect(page.locator("table.sessions tbody tr")).to_have_count(2)
+    page.locator("details.account-menu summary").click()
+    page.screenshot(path=target / "account-settings.png", full_page=True)

@@ -90,6 +90,18 @@
     });
   }
 
+  // A code was just sent (the page says how long until the next): count down from there.
+  function resume() {
+    document.querySelectorAll("[data-send-code][data-retry-after]").forEach(function (button) {
+      countdown(button, Number(button.getAttribute("data-retry-after")) || 0);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", resume);
+  } else {
+    resume();
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-send-code]");
     if (!button || !window.fetch) { return; }
