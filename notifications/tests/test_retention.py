@@ -51,7 +51,13 @@ def test_the_scheduled_purge_follows_the_defaults():
 
     done = retention_purge()
 
-    assert done == {"content_stripped": 2, "events_deleted": 1, "outbox_deleted": 1, "codes_deleted": 1, "sessions_deleted": 0}
+    assert done == {
+        "content_stripped": 2,
+        "events_deleted": 1,
+        "outbox_deleted": 1,
+        "codes_deleted": 1,
+        "sessions_deleted": 0,
+    }
     for stripped in (old_sent, old_secret):
         stripped.refresh_from_db()
         assert (stripped.payload, stripped.payload_encrypted, stripped.redacted) == ({}, "", True)
@@ -69,7 +75,13 @@ def test_the_scheduled_purge_follows_the_defaults():
     assert list(EmailEvent.objects.values_list("pk", flat=True)) == [new_event.pk]
     assert not EmailEvent.objects.filter(pk=old_event.pk).exists()
     assert list(EmailCaptcha.objects.values_list("pk", flat=True)) == [kept_code.pk]
-    assert retention_purge() == {"content_stripped": 0, "events_deleted": 0, "outbox_deleted": 0, "codes_deleted": 0, "sessions_deleted": 0}
+    assert retention_purge() == {
+        "content_stripped": 0,
+        "events_deleted": 0,
+        "outbox_deleted": 0,
+        "codes_deleted": 0,
+        "sessions_deleted": 0,
+    }
 
 
 def test_a_scheduled_run_stops_after_its_batches(settings):
