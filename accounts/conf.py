@@ -12,6 +12,9 @@ DEFAULTS = {
     "SITE_URL": "http://localhost:8000",
     # Seconds an emailed confirmation link (sign-up, email change) works.
     "ACCOUNTS_CONFIRM_TIMEOUT": 3 * 24 * 3600,
+    # Seconds the link sent to the old address after an email change can undo it (and force a
+    # password reset).
+    "ACCOUNTS_EMAIL_REVERT_TIMEOUT": 7 * 24 * 3600,
     # Emailed codes: digits, lifetime in seconds, and wrong tries per code.
     "ACCOUNTS_CODE_LENGTH": 6,
     "ACCOUNTS_CODE_TTL": 600,

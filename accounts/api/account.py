@@ -9,6 +9,7 @@ from ninja import Path, Router, Status
 from .. import forms, services
 from ..conf import settings
 from ..deletion import account_delete
+from ..origin import request_origin
 from ..sessions import session_end, session_list, sessions_end_others
 from ..tokens import TokenError
 from . import schemas as s
@@ -56,7 +57,7 @@ def password_change(request, client: ClientKind, body: s.PasswordChangeIn):
         raise invalid(form)
     with transaction.atomic():
         form.save()
-        services.password_changed_notify(user=user)
+        services.password_changed_notify(user=user, **request_origin(request))
     api_client.password_changed(user)
     return session_out(api_client)
 
@@ -92,7 +93,7 @@ def email_change_confirm(request, client: ClientKind, body: s.KeyIn):
     client_for(request, client)
     limit(request, "confirm")
     try:
-        user = services.email_change_confirm(token=body.key)
+        user = services.email_change_confirm(token=body.key, **request_origin(request))
     except TokenError as error:
         raise _token_problem(error) from None
     return {"email": user.email}
