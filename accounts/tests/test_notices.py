@@ -231,3 +231,12 @@ def test_revert_link_expires(user_factory, client, outbox, settings):
 def test_a_bad_revert_token_is_a_400(db, client):
     assert client.post("/accounts/email/revert/not-a-token/").status_code == 400
     assert client.get("/accounts/email/revert/").status_code == 400
+
+
+def test_chinese_notice_names_the_browser_in_chinese(user_factory, client, outbox):
+    user = user_factory(language="zh-hans")
+    client.force_login(user)
+    data = {"old_password": PASSWORD, **NEW_PASSWORDS}
+    client.post("/accounts/password/change/", data, REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT=CHROME_WINDOWS)
+    body = outbox.last_to("ada@example.com").body
+    assert "浏览器：Windows 上的 Chrome 126" in body and "IP 地址：198.51.100.4" in body
