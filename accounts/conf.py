@@ -57,7 +57,8 @@ DEFAULTS = {
     "ACCOUNTS_PASSWORD_RESET_BY_CODE": False,
     # Links in emails point at a front end's own pages when set (allauth's HEADLESS_FRONTEND_URLS):
     # {"confirm": ".../verify/{key}", "password_reset": ".../reset/{key}",
-    #  "email_change": ".../email/{key}"}. Unset names keep this site's pages.
+    #  "email_change": ".../email/{key}", "email_revert": ".../email/revert/{key}"}. Unset names keep
+    # this site's pages.
     "ACCOUNTS_FRONTEND_URLS": {},
     # Seconds an API app client's session token lives without being used.
     "ACCOUNTS_APP_TOKEN_IDLE_TIMEOUT": 14 * 24 * 3600,

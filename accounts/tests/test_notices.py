@@ -240,3 +240,18 @@ def test_chinese_notice_names_the_browser_in_chinese(user_factory, client, outbo
     client.post("/accounts/password/change/", data, REMOTE_ADDR="198.51.100.4", HTTP_USER_AGENT=CHROME_WINDOWS)
     body = outbox.last_to("ada@example.com").body
     assert "浏览器：Windows 上的 Chrome 126" in body and "IP 地址：198.51.100.4" in body
+
+
+def test_api_reverts_with_the_key_of_the_notice_link(user_factory, client, outbox):
+    user = user_factory()
+    client.force_login(user)
+    _change_address(client, "moved@example.com", outbox)
+    key = link_path(outbox.last_to("ada@example.com"), "/accounts/email/revert/").rstrip("/").rsplit("/", 1)[1]
+    api = ApiClient("app")
+    response = api.post("/account/email/revert", {"key": key})
+    assert response.status_code == 200 and response.body == {"email": "ada@example.com"}
+    user.refresh_from_db()
+    assert user.email == "ada@example.com" and not user.has_usable_password()
+    assert outbox.last_to("ada@example.com").subject == "Your mailsite address is back: choose a new password"
+    assert client.get("/accounts/password/change/").status_code == 302  # logged out
+    assert api.post("/account/email/revert", {"key": key}).status_code == 400
