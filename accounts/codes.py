@@ -229,7 +229,8 @@ def _send_outcome(purpose, user, locked):
     elif purpose == Purpose.VERIFY_EMAIL:
         eligible = user is not None and user.is_active and user.email_confirmed_at is None
     elif purpose == Purpose.PASSWORD_RESET:
-        eligible = user is not None and user.is_active and user.has_usable_password()
+        # An unusable password too: a reverted email change leaves one, and its owner must reset it.
+        eligible = user is not None and user.is_active
     else:
         eligible = user is None
     return Outcome.PENDING if eligible else Outcome.WITHHELD

@@ -12,6 +12,9 @@ DEFAULTS = {
     "SITE_URL": "http://localhost:8000",
     # Seconds an emailed confirmation link (sign-up, email change) works.
     "ACCOUNTS_CONFIRM_TIMEOUT": 3 * 24 * 3600,
+    # Seconds the link sent to the old address after an email change can undo it (and force a
+    # password reset).
+    "ACCOUNTS_EMAIL_REVERT_TIMEOUT": 7 * 24 * 3600,
     # Emailed codes: digits, lifetime in seconds, and wrong tries per code.
     "ACCOUNTS_CODE_LENGTH": 6,
     "ACCOUNTS_CODE_TTL": 600,
@@ -56,7 +59,8 @@ DEFAULTS = {
     "ACCOUNTS_PASSWORD_RESET_BY_CODE": False,
     # Links in emails point at a front end's own pages when set (allauth's HEADLESS_FRONTEND_URLS):
     # {"confirm": ".../verify/{key}", "password_reset": ".../reset/{key}",
-    #  "email_change": ".../email/{key}"}. Unset names keep this site's pages.
+    #  "email_change": ".../email/{key}", "email_revert": ".../email/revert/{key}"}. Unset names keep
+    # this site's pages.
     "ACCOUNTS_FRONTEND_URLS": {},
     # Seconds an API app client's session token lives without being used.
     "ACCOUNTS_APP_TOKEN_IDLE_TIMEOUT": 14 * 24 * 3600,

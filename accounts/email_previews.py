@@ -10,9 +10,11 @@ from notifications.previews import email_preview
 
 from .conf import settings
 from .models import EmailCaptcha, User
+from .origin import origin_context
 from .services import duration_text
-from .tokens import confirm_token_generator, email_change_token_generator
+from .tokens import confirm_token_generator, email_change_token_generator, email_revert_token_generator
 
+SAMPLE_USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SAMPLE_TOKEN = "eyJ1IjowLCJlIjoiYWRhQGV4YW1wbGUuY29tIn0:1sample:preview-only-this-link-does-nothing"
 
 
@@ -90,7 +92,11 @@ def password_reset():
 @email_preview(template="password_changed")
 def password_changed():
     """The notice after a password change or reset."""
-    return {"user": _user(), "reset_url": _absolute("accounts:password-reset")}
+    return {
+        "user": _user(),
+        "reset_url": _absolute("accounts:password-reset"),
+        "origin": origin_context(ip="203.0.113.7", user_agent=SAMPLE_USER_AGENT),
+    }
 
 
 @email_preview(template="email_change_confirm")
@@ -106,8 +112,25 @@ def email_change_confirm():
 
 @email_preview(template="email_change_notice")
 def email_change_notice():
-    """The notice to the old address once the change is made."""
-    return {"user": _user(), "old_email": "ada@example.com", "new_email": "ada.lovelace@example.org"}
+    """The notice to the old address once the change is made, with the link that undoes it."""
+    return {
+        "user": _user(),
+        "old_email": "ada@example.com",
+        "new_email": "ada.lovelace@example.org",
+        "origin": origin_context(ip="203.0.113.7", user_agent=SAMPLE_USER_AGENT),
+        "revert_link": _absolute("accounts:email-revert-link", SAMPLE_TOKEN),
+        "valid_for": duration_text(email_revert_token_generator.timeout()),
+    }
+
+
+@email_preview(template="email_change_reverted")
+def email_change_reverted():
+    """After the change was undone from the old address: the link to choose a new password."""
+    return {
+        "user": _user(),
+        "link": _absolute("accounts:password-reset-confirm", uidb64="MA", token="preview-only"),
+        "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
+    }
 
 
 @email_preview(template="email_change_taken")

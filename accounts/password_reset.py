@@ -35,11 +35,12 @@ def password_reset_key_user(*, key):
     return user
 
 
-def password_reset_by_key(*, user, set_password_form):
-    """Save a SetPasswordForm already validated for the user of a reset key, and finish the reset."""
+def password_reset_by_key(*, user, set_password_form, ip=None, user_agent=""):
+    """Save a SetPasswordForm already validated for the user of a reset key, and finish the reset.
+    `ip` and `user_agent` are the request's, for the notice."""
     with transaction.atomic():
         set_password_form.save()
-        password_reset_complete(user=user)
+        password_reset_complete(user=user, ip=ip, user_agent=user_agent)
     return user
 
 
@@ -54,17 +55,17 @@ def password_reset_code_user(*, email):
     return _users().filter(email=email, is_active=True).first()
 
 
-def password_reset_by_code(*, email, code, new_password, ip=None):
+def password_reset_by_code(*, email, code, new_password, ip=None, user_agent=""):
     """Set a new password with the code emailed for it; the user. Raises CodeError (wrong, expired,
     dead, locked) and CodeLimited. Every session the account had ends (the password hash changes)."""
     code_consume(email=email, purpose=Purpose.PASSWORD_RESET, code=code, ip=ip)
     with transaction.atomic():
         user = _users().select_for_update().filter(email=email, is_active=True).first()
-        if user is None or not user.has_usable_password():
+        if user is None:
             raise CodeError(
                 _("That code is wrong or has expired. Check the latest email, or ask for a new code."), code="invalid"
             )
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        password_reset_complete(user=user)
+        password_reset_complete(user=user, ip=ip, user_agent=user_agent)
     return user

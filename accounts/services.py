@@ -27,6 +27,7 @@ from .conf import settings
 from .identity import email_canonical, email_canonical_or_none
 from .intents import intent_record
 from .models import Intent
+from .origin import origin_context
 from .ratelimit import ratelimit_consume
 from .tokens import (
     TokenAddressTaken,
@@ -34,6 +35,7 @@ from .tokens import (
     TokenUsed,
     confirm_token_generator,
     email_change_token_generator,
+    email_revert_token_generator,
 )
 
 logger = logging.getLogger(__name__)
@@ -285,10 +287,12 @@ def password_reset_request(*, email):
 
 
 def password_reset_process(*, email):
-    """Mail a reset link to the active account with this address and a usable password, if any.
-    True if one was sent."""
+    """Mail a reset link to the active account with this address, if any; True if one was sent.
+    Unlike Django's form, an account without a usable password gets one too: every account here
+    logs in with a password or a code, and a reverted email change leaves the password unusable
+    until its owner chooses a new one."""
     user = _users().filter(email=email, is_active=True).first()
-    if user is None or not user.has_usable_password():
+    if user is None:
         return False
     password_reset_send(
         user=user,
@@ -298,11 +302,11 @@ def password_reset_process(*, email):
     return True
 
 
-def password_reset_send(*, user, uidb64, token):
+def password_reset_send(*, user, uidb64, token, template="password_reset"):
     path = reverse("accounts:password-reset-confirm", kwargs={"uidb64": uidb64, "token": token})
     link = frontend_link("password_reset", password_reset_key(uidb64=uidb64, token=token), path)
     email_send(
-        template="password_reset",
+        template=template,
         to=user.email,
         context={"user": user, "link": link, "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT)},
         language=user.language,
@@ -312,17 +316,23 @@ def password_reset_send(*, user, uidb64, token):
     )
 
 
-def password_reset_complete(*, user):
+def password_reset_complete(*, user, ip=None, user_agent=""):
     """After a reset through an emailed link: that link proved the address, and the owner is told."""
     user_confirm(user=user)
-    password_changed_notify(user=user)
+    password_changed_notify(user=user, ip=ip, user_agent=user_agent)
 
 
-def password_changed_notify(*, user):
+def password_changed_notify(*, user, ip=None, user_agent=""):
+    """Tell the owner when, from which address and browser (accounts.origin.request_origin gives
+    the request's), with a reset link in case it was not them."""
     email_send(
         template="password_changed",
         to=user.email,
-        context={"user": user, "reset_url": _absolute(reverse("accounts:password-reset"))},
+        context={
+            "user": user,
+            "reset_url": _absolute(reverse("accounts:password-reset")),
+            "origin": origin_context(ip=ip, user_agent=user_agent),
+        },
         language=user.language,
         category=URGENT,
     )
@@ -385,9 +395,10 @@ def email_change_check(*, token):
     return _email_change_target(token)
 
 
-def email_change_confirm(*, token):
+def email_change_confirm(*, token, ip=None, user_agent=""):
     """Switch the account to the address the token was sent to (now confirmed) and tell the old
-    address. Raises TokenError (invalid, expired, used, taken)."""
+    address, with a link that undoes the change (accounts.email_revert). Raises TokenError
+    (invalid, expired, used, taken)."""
     try:
         with transaction.atomic():
             user, new_email = _email_change_target(token, lock=True)
@@ -395,17 +406,30 @@ def email_change_confirm(*, token):
             user.email = new_email
             user.mark_email_confirmed()
             user.save(update_fields=["email", "email_confirmed_at"])
-            email_send(
-                template="email_change_notice",
-                to=old_email,
-                context={
-                    "user": user,
-                    "old_email": old_email,
-                    "new_email": new_email,
-                },
-                language=user.language,
-                category=URGENT,
-            )
+            email_change_notify(user=user, old_email=old_email, ip=ip, user_agent=user_agent)
     except IntegrityError:  # taken between the check and the save
         raise TokenAddressTaken() from None
     return user
+
+
+def email_change_notify(*, user, old_email, ip=None, user_agent=""):
+    """Tell the old address that the account moved to user.email, with the link that moves it
+    back and forces a password reset: without it, a thief's reset mail would go to the thief."""
+    token = email_revert_token_generator.make_token(user=user, email=old_email)
+    link = frontend_link("email_revert", token, reverse("accounts:email-revert-link", args=[token]))
+    email_send(
+        template="email_change_notice",
+        to=old_email,
+        context={
+            "user": user,
+            "old_email": old_email,
+            "new_email": user.email,
+            "origin": origin_context(ip=ip, user_agent=user_agent, when=user.email_confirmed_at),
+            "revert_link": link,
+            "valid_for": duration_text(email_revert_token_generator.timeout()),
+        },
+        language=user.language,
+        category=URGENT,
+        sensitive=True,
+        redact=[link, token],
+    )

@@ -9,11 +9,14 @@ also kills the email-change link the thief asked for.
 """
 
 import hmac
+from datetime import UTC, datetime, timedelta
 
 from django.core import signing
 from django.utils.crypto import salted_hmac
 
 from .conf import settings
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TokenError(Exception):
@@ -94,5 +97,29 @@ class EmailChangeTokenGenerator(EmailTokenGenerator):
         return {**super().payload(user=user, email=email), "o": user.email}
 
 
+class EmailRevertTokenGenerator(EmailTokenGenerator):
+    """Tokens for the "this was not me" link sent to the old address after a change: {"u": user id,
+    "o": the old address, "e": the new one}. Unlike the others it is not bound to the password,
+    which a thief who knows it can change, but to the change itself: the account's address and the
+    time it was confirmed. Reverting, or any later change of address, moves both, so the link works
+    once and only for the change it was sent about."""
+
+    salt = "accounts.tokens.email_revert"
+    fields = {"u": int, "e": str, "o": str, "s": str}
+
+    def timeout(self):
+        return settings.ACCOUNTS_EMAIL_REVERT_TIMEOUT
+
+    def payload(self, *, user, email):
+        """`email` is the address the change replaced; the user already has the new one."""
+        return {"u": user.pk, "e": user.email, "o": email, "s": self._state_hash(user, settings.SECRET_KEY)}
+
+    def _make_hash_value(self, user):
+        confirmed = user.email_confirmed_at
+        micros = "" if confirmed is None else (confirmed - EPOCH) // timedelta(microseconds=1)
+        return f"{user.pk}\0{user.email}\0{micros}"
+
+
 confirm_token_generator = EmailTokenGenerator()
 email_change_token_generator = EmailChangeTokenGenerator()
+email_revert_token_generator = EmailRevertTokenGenerator()

@@ -3,7 +3,7 @@
 import hmac
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import SESSION_KEY, get_user_model, login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -25,7 +25,9 @@ from . import forms, services, sessions, verification
 from .codes import CodeLimited
 from .conf import settings
 from .conf import settings as app_settings
+from .email_revert import email_revert, email_revert_check
 from .identity import login_key
+from .origin import request_origin
 from .password_reset import password_reset_code_send
 from .ratelimit import client_ip, ratelimit_consume, ratelimit_response
 from .tokens import TokenError
@@ -343,7 +345,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            services.password_reset_complete(user=self.user)
+            services.password_reset_complete(user=self.user, **request_origin(self.request))
             sessions.sessions_end_others(user=self.user)  # Django's hash check ends them; the list too
         return response
 
@@ -389,7 +391,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         with transaction.atomic():
             response = super().form_valid(form)
             sessions.sessions_end_others(user=form.user, keep_session_key=key)
-            services.password_changed_notify(user=form.user)
+            services.password_changed_notify(user=form.user, **request_origin(self.request))
         messages.success(self.request, _("Your password is changed."))
         return response
 
@@ -432,7 +434,9 @@ class EmailChangeConfirmView(TokenLinkView):
     template_name = "accounts/email_change_confirm.html"
     invalid_template_name = "accounts/email_change_invalid.html"
     check = staticmethod(services.email_change_check)
-    apply = staticmethod(services.email_change_confirm)
+
+    def apply(self, token):
+        return services.email_change_confirm(token=token, **request_origin(self.request))
 
     def get_context(self, target):
         user, new_email = target
@@ -441,3 +445,36 @@ class EmailChangeConfirmView(TokenLinkView):
     def done(self, user):
         messages.success(self.request, _("Your email address is now %(email)s.") % {"email": user.email})
         return redirect("home" if self.request.user.is_authenticated else reverse("accounts:login"))
+
+
+@method_decorator(login_not_required, name="dispatch")
+class EmailRevertView(TokenLinkView):
+    """The link in the notice to the old address. The token moves from the URL into the session at
+    once, so the page that holds the button has no token in its address; the session's copy dies
+    with the change it undoes."""
+
+    template_name = "accounts/email_revert.html"
+    invalid_template_name = "accounts/email_revert_invalid.html"
+    session_key = "accounts_email_revert_token"
+    check = staticmethod(email_revert_check)
+    apply = staticmethod(email_revert)
+
+    def get(self, request, token=None):
+        if token is not None:
+            request.session[self.session_key] = token
+            return redirect("accounts:email-revert")
+        return super().get(request, request.session.get(self.session_key, ""))
+
+    def post(self, request, token=None):
+        return super().post(request, token or request.session.get(self.session_key, ""))
+
+    def get_context(self, target):
+        user, old_email = target
+        return {"username": user.username, "old_email": old_email, "new_email": user.email}
+
+    def done(self, user):
+        if str(self.request.session.get(SESSION_KEY)) == str(user.pk):
+            logout(self.request)  # its session was ended with the others
+        else:
+            self.request.session.pop(self.session_key, None)
+        return render(self.request, "accounts/email_revert_done.html", {"email": user.email})

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from . import services
 from .codes import CodeError, CodeLimited
 from .forms_by_code import PasswordResetCodeForm, VerifyCodeForm
+from .origin import request_origin
 from .password_reset import password_reset_by_code
 from .ratelimit import client_ip, ratelimit_consume, ratelimit_response
 from .verification import PENDING_KEY, email_verify_by_code
@@ -67,7 +68,7 @@ def password_reset_code_view(request):
     data = form.cleaned_data
     try:
         password_reset_by_code(
-            email=data["email"], code=data["code"], new_password=data["new_password1"], ip=client_ip(request)
+            email=data["email"], code=data["code"], new_password=data["new_password1"], **request_origin(request)
         )
     except CodeLimited as error:
         return ratelimit_response(request, error.retry_after, error.messages[0])

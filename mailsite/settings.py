@@ -220,6 +220,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 PASSWORD_RESET_TIMEOUT = _env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
 _from_env("ACCOUNTS_CONFIRM_TIMEOUT", _env_int, 60)
+_from_env("ACCOUNTS_EMAIL_REVERT_TIMEOUT", _env_int, 60)
 _from_env("ACCOUNTS_CODE_LENGTH", _env_int, 4)
 _from_env("ACCOUNTS_CODE_TTL", _env_int, 60)
 _from_env("ACCOUNTS_CODE_MAX_ATTEMPTS", _env_int, 1)

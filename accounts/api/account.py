@@ -1,5 +1,6 @@
 """/api/v1/{client}/account/...: what a logged-in person changes, and the flows' configuration."""
 
+from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -9,7 +10,9 @@ from ninja import Path, Router, Status
 from .. import forms, services
 from ..conf import settings
 from ..deletion import account_delete
+from ..email_revert import email_revert
 from ..models import AppToken
+from ..origin import request_origin
 from ..sessions import device_describe, session_end, session_list, sessions_end_others
 from ..tokens import TokenError
 from . import schemas as s
@@ -57,7 +60,7 @@ def password_change(request, client: ClientKind, body: s.PasswordChangeIn):
         raise invalid(form)
     with transaction.atomic():
         form.save()
-        services.password_changed_notify(user=user)
+        services.password_changed_notify(user=user, **request_origin(request))
     api_client.password_changed(user)
     return session_out(api_client)
 
@@ -93,9 +96,24 @@ def email_change_confirm(request, client: ClientKind, body: s.KeyIn):
     client_for(request, client)
     limit(request, "confirm")
     try:
-        user = services.email_change_confirm(token=body.key)
+        user = services.email_change_confirm(token=body.key, **request_origin(request))
     except TokenError as error:
         raise _token_problem(error) from None
+    return {"email": user.email}
+
+
+@router.post("/{client}/account/email/revert", response=s.EmailOut, summary="Undo a change of address")
+def email_revert_view(request, client: ClientKind, body: s.KeyIn):
+    """The key from the link in the notice to the old address. The old address comes back
+    (confirmed), the password stops working, every session ends, and a reset link is mailed."""
+    client_for(request, client)
+    limit(request, "confirm")
+    try:
+        user = email_revert(token=body.key)
+    except TokenError as error:
+        raise _token_problem(error) from None
+    if client == "browser" and str(request.session.get(SESSION_KEY)) == str(user.pk):
+        request.session.flush()  # its row was ended with the others
     return {"email": user.email}
 
 

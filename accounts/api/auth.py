@@ -14,6 +14,7 @@ from ..codes import CodeError, Purpose, code_consume, code_send
 from ..conf import settings
 from ..forms_by_code import PasswordResetCodeForm
 from ..identity import login_key
+from ..origin import request_origin
 from ..password_reset import (
     password_reset_by_code,
     password_reset_by_key,
@@ -258,7 +259,7 @@ def password_reset(request, client: ClientKind, body: s.ResetKeyIn):
     form = forms.SetPasswordForm(user, {"new_password1": body.password, "new_password2": body.password})
     if not form.is_valid():
         raise invalid(form)
-    password_reset_by_key(user=user, set_password_form=form)
+    password_reset_by_key(user=user, set_password_form=form, **request_origin(request))
     return {"detail": _("Your password is changed. You can log in now.")}
 
 
@@ -275,7 +276,7 @@ def password_reset_code(request, client: ClientKind, body: s.ResetCodeIn):
             email=form.cleaned_data["email"],
             code=form.cleaned_data["code"],
             new_password=body.password,
-            ip=client_ip(request),
+            **request_origin(request),
         )
     except CodeError as error:
         raise code_problem(error) from None
