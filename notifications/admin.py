@@ -6,11 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
+from .dev.preview import outbound_preview
+from .dev.views import mailbox_html_response
 from .models import Follow, NotificationPreference, OutboundEmail
-from .preview import outbound_preview
-from .services import outbox_enqueue
-from .views import mailbox_html_response
+from .outbox.services import outbox_enqueue
+from .tracking.admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
 
 
 @admin.register(OutboundEmail)

@@ -7,4 +7,5 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks, metrics, signals  # noqa: F401  (registers checks, connects receivers)
+        from . import checks, signals  # noqa: F401  (registers checks, connects receivers)
+        from .ops import metrics  # noqa: F401  (connects its receivers)

@@ -10,9 +10,10 @@ import json
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
-from . import crypto, metrics
-from .message import redact, to_payload, validate
 from .models import OutboundEmail
+from .ops import metrics
+from .outbox import crypto
+from .outbox.message import redact, to_payload, validate
 
 
 class OutboxBackend(BaseEmailBackend):
@@ -24,7 +25,7 @@ class OutboxBackend(BaseEmailBackend):
         with transaction.atomic():
             OutboundEmail.objects.bulk_create(rows)
             metrics.outbox_created(rows)
-            from .services import outbox_enqueue_on_commit
+            from .outbox.services import outbox_enqueue_on_commit
 
             outbox_enqueue_on_commit(rows)
         return len(rows)

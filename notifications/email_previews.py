@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from .conf import settings
-from .previews import email_preview
+from .dev.previews import email_preview
 
 PEOPLE = [("grace", "Grace Hopper"), ("alan", "Alan Turing"), ("linus", ""), ("ken", "Ken Thompson")]
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import delivery, doorbell, services
+from .outbox import delivery, doorbell, services
 
 
 def _is_id(value):
@@ -33,7 +33,7 @@ def outbox_sweep():
 
 @shared_task(ignore_result=True)
 def follower_alerts_process(recipient_id):
-    from .follows import follower_alerts_process as process
+    from .follows.services import follower_alerts_process as process
 
     if not _is_id(recipient_id):
         raise ValueError("follower_alerts_process takes a user id")
@@ -42,20 +42,20 @@ def follower_alerts_process(recipient_id):
 
 @shared_task(ignore_result=True)
 def follower_alerts_sweep():
-    from .follows import follower_alerts_sweep as sweep
+    from .follows.services import follower_alerts_sweep as sweep
 
     return sweep()
 
 
 @shared_task(ignore_result=True)
 def follower_alert_items_prune():
-    from .follows import follower_alert_items_prune as prune
+    from .follows.services import follower_alert_items_prune as prune
 
     return prune()
 
 
 @shared_task(ignore_result=True)
 def webhook_tokens_prune():
-    from .tracking import webhook_tokens_prune as prune
+    from .tracking.services import webhook_tokens_prune as prune
 
     return prune()

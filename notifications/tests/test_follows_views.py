@@ -6,7 +6,7 @@ from django.contrib.messages import get_messages
 from django.core import signing
 from django.test import Client, override_settings
 
-from notifications import follows
+from notifications.follows import services as follows
 from notifications.models import Follow, FollowerAlertItem, NotificationPreference
 
 

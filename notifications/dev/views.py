@@ -4,7 +4,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from .models import OutboundEmail
+from ..models import OutboundEmail
 from .preview import outbound_preview
 
 # Rendered mail is shown in a sandboxed iframe; this also stops any script in it from running.

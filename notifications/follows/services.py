@@ -38,10 +38,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .conf import settings
-from .models import Follow, FollowerAlertItem, FollowerAlertState, NotificationPreference, OutboundEmail
-from .services import email_send
-from .users import user_info
+from ..conf import settings
+from ..models import Follow, FollowerAlertItem, FollowerAlertState, NotificationPreference, OutboundEmail
+from ..services import email_send
+from ..users import user_info
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ def _digest_covers(state, now):
 
 
 def _enqueue(recipient_id, eta=None):
-    from .tasks import follower_alerts_process as task
+    from ..tasks import follower_alerts_process as task
 
     try:
         task.apply_async(args=[recipient_id], queue="email-bulk", eta=eta)

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import EmailEvent, OutboundEmail, Suppression
+from ..models import EmailEvent, OutboundEmail, Suppression
 from .suppression import suppression_lift
 
 Status = OutboundEmail.Status

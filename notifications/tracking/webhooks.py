@@ -20,7 +20,7 @@ from django.db import transaction
 from django.http import HttpResponseBadRequest, QueryDict
 from django.urls import path
 
-from .tracking import WEBHOOK_MAX_SKEW, webhook_token_use
+from .services import WEBHOOK_MAX_SKEW, webhook_token_use
 
 
 class Malformed(Exception):
