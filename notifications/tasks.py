@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
+from .follows import services as follows
 from .outbox import delivery, doorbell, services
+from .tracking import services as tracking
 
 
 def _is_id(value):
@@ -33,29 +35,21 @@ def outbox_sweep():
 
 @shared_task(ignore_result=True)
 def follower_alerts_process(recipient_id):
-    from .follows.services import follower_alerts_process as process
-
     if not _is_id(recipient_id):
         raise ValueError("follower_alerts_process takes a user id")
-    process(recipient_id=recipient_id)
+    follows.follower_alerts_process(recipient_id=recipient_id)
 
 
 @shared_task(ignore_result=True)
 def follower_alerts_sweep():
-    from .follows.services import follower_alerts_sweep as sweep
-
-    return sweep()
+    return follows.follower_alerts_sweep()
 
 
 @shared_task(ignore_result=True)
 def follower_alert_items_prune():
-    from .follows.services import follower_alert_items_prune as prune
-
-    return prune()
+    return follows.follower_alert_items_prune()
 
 
 @shared_task(ignore_result=True)
 def webhook_tokens_prune():
-    from .tracking.services import webhook_tokens_prune as prune
-
-    return prune()
+    return tracking.webhook_tokens_prune()
