@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,8 +55,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         return render_to_string("notifications/_preview.html", {"preview": preview, "html_url": html_url})
 
     def get_urls(self):
-        from django.urls import path
-
         return [
             path("<int:pk>/html/", self.admin_site.admin_view(self.html_view), name="notifications_outboundemail_html"),
             *super().get_urls(),

@@ -14,6 +14,7 @@ from .models import OutboundEmail
 from .ops import metrics
 from .outbox import crypto
 from .outbox.message import redact, to_payload, validate
+from .outbox.services import outbox_enqueue_on_commit
 
 
 class OutboxBackend(BaseEmailBackend):
@@ -25,8 +26,6 @@ class OutboxBackend(BaseEmailBackend):
         with transaction.atomic():
             OutboundEmail.objects.bulk_create(rows)
             metrics.outbox_created(rows)
-            from .outbox.services import outbox_enqueue_on_commit
-
             outbox_enqueue_on_commit(rows)
         return len(rows)
 

@@ -10,6 +10,7 @@ Senders may set these optional attributes on a message before sending it:
 import base64
 import email.utils
 import json
+from email import message_from_bytes
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -128,8 +129,6 @@ def from_payload(payload):
         message.attach_alternative(content, mimetype)
     for item in payload["attachments"]:
         if "mime" in item:
-            from email import message_from_bytes
-
             message.attach(message_from_bytes(base64.b64decode(item["mime"])))
         else:
             message.attach(item["filename"], base64.b64decode(item["content"]), item["mimetype"])
