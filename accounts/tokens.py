@@ -14,9 +14,10 @@ from django.core import signing
 from django.utils.crypto import salted_hmac
 
 from .conf import settings
+from .errors import AccountsError
 
 
-class TokenError(Exception):
+class TokenError(AccountsError):
     """A link that cannot be used. `reason` is "invalid", "expired" or "used"."""
 
     reason = "invalid"

@@ -40,6 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..conf import settings
+from ..errors import NotificationsError
 from ..models import Follow, FollowerAlertItem, FollowerAlertState, NotificationPreference, OutboundEmail
 from ..services import email_send
 from ..users import user_info
@@ -51,7 +52,7 @@ CLOCK_SKEW = timedelta(seconds=2)
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 
 
-class FollowError(ValueError):
+class FollowError(NotificationsError, ValueError):
     """A follow the rules refuse; the message is for the person who tried."""
 
 

@@ -18,6 +18,8 @@ from django.core.validators import validate_email
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from ..errors import NotificationsError
+
 ANYMAIL_ATTRS = (
     "tags",
     "metadata",
@@ -33,7 +35,7 @@ ANYMAIL_ATTRS = (
 REDACTED = "[redacted]"
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(NotificationsError, ValueError):
     """A message the outbox refuses: nothing is stored and nothing is enqueued."""
 
 
