@@ -1,4 +1,4 @@
-"""Sample data for the previews of follower emails (/dev/emails/, see previews.py).
+"""Sample data for the previews of follower emails (/dev/emails/, see dev/previews.py).
 
 The contexts have the shape follows._email gives them; the recipient is an unsaved user and the
 unsubscribe token is not real.
