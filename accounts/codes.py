@@ -37,6 +37,7 @@ from notifications.services import email_send
 
 from .code_activity import activity_note
 from .conf import settings
+from .errors import AccountsError
 from .identity import email_canonical
 from .intents import intent_record
 from .models import EmailCaptcha, Intent
@@ -49,7 +50,7 @@ Purpose = EmailCaptcha.Purpose
 Outcome = EmailCaptcha.Outcome
 
 
-class CodeError(ValidationError):
+class CodeError(ValidationError, AccountsError):
     """A code request or check that cannot go ahead, with a message for the person."""
 
 

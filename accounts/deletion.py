@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from notifications.services import email_send, outbox_purge_address
 
 from .conf import settings
+from .errors import AccountsError
 from .ratelimit import ratelimit_consume
 from .sessions import sessions_end_others
 
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 SALT = "accounts.deletion"
 
 
-class DeletionError(ValidationError):
+class DeletionError(ValidationError, AccountsError):
     """The deletion cannot be confirmed, with a message for the person."""
 
 

@@ -6,7 +6,7 @@ the tokens are not real, so a preview never holds a link that works.
 
 from django.urls import reverse
 
-from notifications.previews import email_preview
+from notifications.dev.previews import email_preview
 
 from .conf import settings
 from .models import EmailCaptcha, User

@@ -24,6 +24,7 @@ from django.utils.timesince import timesince
 from notifications.services import email_send
 
 from .conf import settings
+from .errors import AccountsError
 from .identity import email_canonical, email_canonical_or_none
 from .intents import intent_record
 from .models import Intent
@@ -174,7 +175,7 @@ def _confirm_target(token, *, lock=False):
     return user
 
 
-class PasswordRequired(Exception):
+class PasswordRequired(AccountsError):
     """The link proves the address, but the account's password was chosen by someone who never
     proved it (perhaps a squatter): the person confirming must choose a new one."""
 

@@ -15,11 +15,12 @@ from django.core import signing
 from django.utils.crypto import salted_hmac
 
 from .conf import settings
+from .errors import AccountsError
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class TokenError(Exception):
+class TokenError(AccountsError):
     """A link that cannot be used. `reason` is "invalid", "expired" or "used"."""
 
     reason = "invalid"

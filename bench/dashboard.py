@@ -81,8 +81,9 @@ def measure():
     from django.test import Client
     from django.utils import timezone
 
-    from notifications import dashboard, delivery
     from notifications.models import OutboundEmail
+    from notifications.ops import dashboard
+    from notifications.outbox import delivery
 
     user = get_user_model().objects.filter(username="bench-admin").first() or get_user_model().objects.create_superuser(
         "bench-admin", "bench-admin@example.com", "x"

@@ -48,7 +48,7 @@ def burst(star, followers):
     Returns (seconds, SQL queries run by the follows including their on-commit scheduling)."""
     from django.db import connection
 
-    from notifications.follows import follow_create
+    from notifications.follows.services import follow_create
 
     total = [0]
     lock = threading.Lock()

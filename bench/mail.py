@@ -48,8 +48,8 @@ def rows_insert(messages, batch=2000):
     from django.db import transaction
 
     from notifications.backends import OutboxBackend
-    from notifications.message import validate
     from notifications.models import OutboundEmail
+    from notifications.outbox.message import validate
 
     backend = OutboxBackend()
     by_queue = {}
@@ -65,7 +65,7 @@ def rows_insert(messages, batch=2000):
 
 
 def rows_enqueue(by_queue):
-    from notifications.services import outbox_enqueue
+    from notifications.outbox.services import outbox_enqueue
 
     return outbox_enqueue(by_queue)
 

@@ -303,7 +303,7 @@ def _transport(provider):
     if provider == "console":
         # In development one line per email, with its link in the dev mailbox; else the raw MIME.
         if DEBUG:
-            return {"BACKEND": "notifications.dev_console.EmailBackend"}
+            return {"BACKEND": "notifications.dev.console.EmailBackend"}
         return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
     if provider == "smtp":
         _require("smtp", "EMAIL_URL")

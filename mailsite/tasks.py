@@ -6,7 +6,7 @@ from celery import shared_task
 
 @shared_task(ignore_result=False)
 def alerts_check():
-    from notifications.alerts import alerts_check as check
+    from notifications.ops.alerts import alerts_check as check
 
     return check()
 
@@ -15,7 +15,7 @@ def alerts_check():
 def retention_purge():
     from accounts.retention import code_audit_purge
     from accounts.sessions import sessions_prune
-    from notifications.retention import retention_apply
+    from notifications.ops.retention import retention_apply
 
     done = retention_apply()
     done["codes_deleted"] = code_audit_purge()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views_language import language_set
-from notifications.admin_dashboard import delivery_dashboard
+from notifications.ops.admin_dashboard import delivery_dashboard
 
 from . import metrics, views
 from .api import api
@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics.metrics, name="metrics"),
     # Providers' tracking webhooks (Amazon SES via SNS, Mailgun), e.g. /anymail/mailgun/tracking/.
-    path("anymail/", include("notifications.webhooks")),
+    path("anymail/", include("notifications.tracking.webhooks")),
     # Django's set_language, which also saves a logged-in user's choice for their email.
     path("i18n/setlang/", language_set, name="set_language"),
 ]

@@ -2,17 +2,17 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from .admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
+from .dev.preview import outbound_preview
+from .dev.views import mailbox_html_response
 from .models import Follow, NotificationPreference, OutboundEmail
-from .preview import outbound_preview
-from .services import outbox_enqueue
-from .views import mailbox_html_response
+from .outbox.services import outbox_enqueue
+from .tracking.admin_tracking import DeliveryOutcomeFilter, EmailEventInline  # also registers the suppression list
 
 
 @admin.register(OutboundEmail)
@@ -92,8 +92,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         return render_to_string("notifications/_preview.html", {"preview": preview, "html_url": html_url})
 
     def get_urls(self):
-        from django.urls import path
-
         return [
             path("<int:pk>/html/", self.admin_site.admin_view(self.html_view), name="notifications_outboundemail_html"),
             *super().get_urls(),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema
 from ninja.errors import HttpError
 
-from . import follows
+from .follows import services as follows
 from .models import Follow
 from .users import user_info
 

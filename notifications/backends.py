@@ -10,9 +10,11 @@ import json
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
-from . import crypto, metrics
-from .message import redact, send_at, to_payload, validate
 from .models import OutboundEmail
+from .ops import metrics
+from .outbox import crypto
+from .outbox.message import redact, send_at, to_payload, validate
+from .outbox.services import outbox_enqueue_on_commit
 
 
 class OutboxBackend(BaseEmailBackend):
@@ -24,8 +26,6 @@ class OutboxBackend(BaseEmailBackend):
         with transaction.atomic():
             OutboundEmail.objects.bulk_create(rows)
             metrics.outbox_created(rows)
-            from .services import outbox_enqueue_on_commit
-
             outbox_enqueue_on_commit(rows)
         return len(rows)
 

@@ -1,4 +1,4 @@
-"""Sample data for the previews of follower emails (/dev/emails/, see previews.py).
+"""Sample data for the previews of follower emails (/dev/emails/, see dev/previews.py).
 
 The contexts have the shape follows._email gives them; the recipient is an unsaved user and the
 unsubscribe token is not real.
@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from .conf import settings
-from .previews import email_preview
+from .dev.previews import email_preview
 
 PEOPLE = [("grace", "Grace Hopper"), ("alan", "Alan Turing"), ("linus", ""), ("ken", "Ken Thompson")]
 

@@ -86,7 +86,7 @@ class OutboundEmail(models.Model):
 
 
 # ------------------------------------------------------------------------------------------------
-# Follows and follower alerts (services in notifications/follows.py)
+# Follows and follower alerts (services in notifications/follows/services.py)
 # ------------------------------------------------------------------------------------------------
 class Follow(models.Model):
     """`follower` follows `followed`. One row per pair; nobody follows themselves."""
@@ -182,7 +182,7 @@ class FollowerAlertItem(models.Model):
 
 
 # ------------------------------------------------------------------------------------------------
-# Delivery tracking and suppression (services in notifications/tracking.py and suppression.py)
+# Delivery tracking and suppression (services in notifications/tracking/services.py and suppression.py)
 # ------------------------------------------------------------------------------------------------
 class EmailEvent(models.Model):
     """One event a provider reported about a message through its tracking webhook (via Anymail).
@@ -284,7 +284,7 @@ class Suppression(models.Model):
 class WebhookToken(models.Model):
     """A token from a signed webhook post that was already accepted. Mailgun signs only a timestamp
     and a token, so a captured signature would otherwise vouch for any body: each token is good
-    once, and is kept while its timestamp is still accepted (notifications/tracking.py)."""
+    once, and is kept while its timestamp is still accepted (notifications/tracking/services.py)."""
 
     provider = models.CharField(_("provider"), max_length=50)
     token = models.CharField(_("token"), max_length=255)

@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from .conf import settings
-from .suppression import suppression_is_active
-from .tracking import tracking_event_record
+from .tracking.services import tracking_event_record
+from .tracking.suppression import suppression_is_active
 
 # Providers whose tracking events we record, and whether that needs the basic-auth secret.
 TRUSTED_ESPS = {"Mailgun": False, "Amazon SES": True}

@@ -6,7 +6,9 @@ Delivery does not: one row per chunk of mail would grow the table with the traff
 
 from celery import shared_task
 
-from . import delivery, doorbell, services
+from .follows import services as follows
+from .outbox import delivery, doorbell, services
+from .tracking import services as tracking
 
 
 def _is_id(value):
@@ -37,29 +39,22 @@ def outbox_sweep():
 
 @shared_task(ignore_result=False)
 def follower_alerts_process(recipient_id):
-    from .follows import follower_alerts_process as process
-
     if not _is_id(recipient_id):
         raise ValueError("follower_alerts_process takes a user id")
-    return {"recipient_id": recipient_id, "alert_sent": process(recipient_id=recipient_id) is not None}
+    alert = follows.follower_alerts_process(recipient_id=recipient_id)
+    return {"recipient_id": recipient_id, "alert_sent": alert is not None}
 
 
 @shared_task(ignore_result=False)
 def follower_alerts_sweep():
-    from .follows import follower_alerts_sweep as sweep
-
-    return sweep()
+    return follows.follower_alerts_sweep()
 
 
 @shared_task(ignore_result=False)
 def follower_alert_items_prune():
-    from .follows import follower_alert_items_prune as prune
-
-    return prune()
+    return follows.follower_alert_items_prune()
 
 
 @shared_task(ignore_result=False)
 def webhook_tokens_prune():
-    from .tracking import webhook_tokens_prune as prune
-
-    return prune()
+    return tracking.webhook_tokens_prune()

@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
-from . import views, views_previews, views_social
+from .dev import views, views_previews
+from .follows import views as views_social
 
 
 class HandleConverter:

@@ -58,7 +58,7 @@ def _outbox_mailers():
     """Django's test runner swaps every mailer for locmem; put the outbox back as the default, so
     tests see the project's real path (rows, then a transport), with locmem as the transport."""
     with override_settings(MAILERS=OUTBOX_MAILERS):
-        from notifications import delivery
+        from notifications.outbox import delivery
 
         delivery.transport_reset()
         yield
@@ -333,8 +333,8 @@ class Outbox:
     def deliver(self):
         from django.core import mail
 
-        from notifications import delivery
         from notifications.models import OutboundEmail
+        from notifications.outbox import delivery
 
         ids = list(OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).values_list("pk", flat=True))
         delivery.deliver_many(ids)

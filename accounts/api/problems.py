@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from ..errors import RateLimitUnavailable
+from ..errors import AccountsError, RateLimitUnavailable
 from ..ratelimit import unreachable_errors
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Problem(Schema):
     retry_after: int | None = None
 
 
-class ApiProblem(Exception):
+class ApiProblem(AccountsError):
     def __init__(self, status, detail, *, code, errors=(), retry_after=None):
         super().__init__(detail)
         self.status, self.detail, self.code = status, str(detail), code

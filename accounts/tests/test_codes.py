@@ -291,7 +291,7 @@ def test_the_queued_email_holds_the_code_only_encrypted(db):
     code_send(email="queued@example.com", purpose="signup")
     row = OutboundEmail.objects.get()
     assert row.payload == {} and row.payload_encrypted
-    from notifications import crypto
+    from notifications.outbox import crypto
 
     payload = json.loads(crypto.decrypt(row.payload_encrypted))
     codes = [line for line in payload["body"].splitlines() if line.strip().isdigit()]

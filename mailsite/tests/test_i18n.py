@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 
-from notifications.previews import email_previews
+from notifications.dev.previews import email_previews
 from testing.fixtures import BASE_DIR, service_missing
 
 # mailsite's own catalogue and each app's (makemessages puts a message in the nearest one).
@@ -220,7 +220,7 @@ def test_a_reset_asked_for_in_english_reaches_a_chinese_user_in_chinese(
 
 
 def test_follower_alert_is_in_the_recipients_language(user_factory, english_request, outbox):
-    from notifications import follows
+    from notifications.follows import services as follows
 
     li = user_factory("li", language="zh-hans")
     alice = user_factory("alice", language="en")

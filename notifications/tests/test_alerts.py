@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from notifications.alerts import alerts_check
 from notifications.models import EmailEvent, OutboundEmail
+from notifications.ops.alerts import alerts_check
 
 Status = OutboundEmail.Status
 

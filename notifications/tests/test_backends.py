@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
-from notifications import services
-from notifications.message import InvalidMessage
 from notifications.models import OutboundEmail
+from notifications.outbox import services
+from notifications.outbox.message import InvalidMessage
 
 BAD_ADDRESSES = ["not an email", "missing-at.example.com", "two@@example.com", "someone@", "@example.com"]
 
@@ -137,7 +137,7 @@ def test_enqueue_rings_each_queue_once_whatever_the_number_of_rows(db, redis_cli
 def test_a_started_task_lets_the_next_send_ring_again(db, redis_client):
     """A delivery task resets the bell before it claims: a row committed after its last claim
     rings again instead of waiting for the sweeper."""
-    from notifications import doorbell
+    from notifications.outbox import doorbell
 
     assert doorbell.ring("urgent") is True
     assert doorbell.ring("urgent") is False  # a task is on its way

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications import dashboard
 from notifications.models import EmailEvent, OutboundEmail
+from notifications.ops import dashboard
 
 Status = OutboundEmail.Status
 pytestmark = pytest.mark.django_db

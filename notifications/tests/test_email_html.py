@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from notifications.previews import email_previews
+from notifications.dev.previews import email_previews
 from testing.fixtures import service_missing
 
 LANGUAGES = ["en", "zh-hans"]

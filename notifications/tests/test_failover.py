@@ -10,8 +10,8 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications import delivery, providers
 from notifications.models import OutboundEmail
+from notifications.outbox import delivery, providers
 from testing.fixtures import OUTBOX_MAILERS, free_port
 
 from .helpers import wait_status

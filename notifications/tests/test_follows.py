@@ -21,8 +21,9 @@ from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from notifications import delivery, follows
+from notifications.follows import services as follows
 from notifications.models import Follow, FollowerAlertItem, FollowerAlertState, NotificationPreference
+from notifications.outbox import delivery
 
 T0 = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)

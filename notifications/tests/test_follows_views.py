@@ -7,7 +7,7 @@ from django.core import signing
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from notifications import follows
+from notifications.follows import services as follows
 from notifications.models import Follow, FollowerAlertItem, NotificationPreference
 
 

@@ -9,7 +9,8 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notifications import follows, tasks
+from notifications import tasks
+from notifications.follows import services as follows
 from notifications.models import FollowerAlertState, OutboundEmail
 
 WINDOW = 8  # seconds, for the workers and for this process

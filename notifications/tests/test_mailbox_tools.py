@@ -10,9 +10,9 @@ from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
 
-from notifications.mailbox import link_status, message_codes, message_links, text_linked
+from notifications.dev.mailbox import link_status, message_codes, message_links, text_linked
+from notifications.dev.preview import Preview
 from notifications.models import OutboundEmail
-from notifications.preview import Preview
 
 pytestmark = pytest.mark.django_db
 

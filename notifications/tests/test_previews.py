@@ -9,9 +9,9 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils.html import escape
 
-from notifications.mailbox import html_for_frame
-from notifications.previews import email_preview_get, email_previews, email_templates
-from notifications.services import email_render
+from notifications.dev.mailbox import html_for_frame
+from notifications.dev.previews import email_preview_get, email_previews, email_templates
+from notifications.outbox.services import email_render
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
 PREVIEWS = [preview.name for preview in email_previews()]
@@ -119,7 +119,7 @@ def test_the_dev_mailbox_links_to_the_previews(client, db):
 
 
 def test_two_previews_cannot_share_a_name():
-    from notifications.previews import email_preview
+    from notifications.dev.previews import email_preview
 
     def confirm():
         return {}

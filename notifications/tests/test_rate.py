@@ -17,8 +17,8 @@ from django.core import mail
 from django.core.mail import mailers
 from django.test import override_settings
 
-from notifications import delivery, throttle
 from notifications.models import OutboundEmail
+from notifications.outbox import delivery, throttle
 from testing.fixtures import RecordingHandler, SMTPServer, free_port
 
 from .helpers import wait_until

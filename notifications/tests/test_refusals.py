@@ -6,8 +6,8 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications import delivery
 from notifications.models import EmailEvent, OutboundEmail, Suppression
+from notifications.outbox import delivery
 from testing.fixtures import OUTBOX_MAILERS, RecordingHandler, SMTPServer
 from testing.servers import free_port
 

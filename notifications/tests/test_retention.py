@@ -9,8 +9,8 @@ from django.utils import timezone
 from accounts.models import EmailCaptcha
 from accounts.retention import code_audit_purge
 from mailsite.tasks import retention_purge
-from notifications import retention
 from notifications.models import EmailEvent, OutboundEmail
+from notifications.ops import retention
 
 Status = OutboundEmail.Status
 pytestmark = pytest.mark.django_db

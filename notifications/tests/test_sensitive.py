@@ -6,9 +6,9 @@ from django.core import mail
 from django.db import connection
 from django.test import override_settings
 
-from notifications import delivery
+from notifications.dev.preview import outbound_preview
 from notifications.models import OutboundEmail
-from notifications.preview import outbound_preview
+from notifications.outbox import delivery
 
 from .helpers import wait_status
 

@@ -10,8 +10,8 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications import delivery
 from notifications.models import OutboundEmail, Suppression
+from notifications.outbox import delivery
 from testing.fixtures import OUTBOX_MAILERS
 
 from .loopback import (

@@ -12,10 +12,10 @@ from anymail.signals import AnymailTrackingEvent, tracking
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications import delivery
 from notifications.models import EmailEvent, OutboundEmail, Suppression
-from notifications.suppression import suppression_lift
-from notifications.tracking import RANK
+from notifications.outbox import delivery
+from notifications.tracking.services import RANK
+from notifications.tracking.suppression import suppression_lift
 
 from .loopback import MAILGUN_SIGNING_KEY, WEBHOOK_SECRET, basic_auth, mailgun_event, mailgun_signed
 
@@ -96,7 +96,7 @@ def test_events_before_the_message_id_is_recorded_are_attached_when_it_is():
     """The webhook can beat the worker: the event waits, unattached, and applies once sent."""
     from django.utils import timezone
 
-    from notifications.outcomes import Outcomes
+    from notifications.outbox.outcomes import Outcomes
 
     lease = timezone.now()
     OutboundEmail.objects.create(

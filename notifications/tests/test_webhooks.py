@@ -269,7 +269,7 @@ def test_a_post_whose_events_fail_to_record_leaves_its_token_for_the_retry(clien
 
 def test_used_tokens_are_pruned_once_their_timestamp_is_refused_anyway(client):
     from notifications.tasks import webhook_tokens_prune
-    from notifications.tracking import WEBHOOK_MAX_SKEW
+    from notifications.tracking.services import WEBHOOK_MAX_SKEW
 
     now = timezone.now()
     for age in (0, WEBHOOK_MAX_SKEW, 2 * WEBHOOK_MAX_SKEW - 1, 2 * WEBHOOK_MAX_SKEW + 1, 86400):

@@ -16,11 +16,11 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.utils import timezone
 
-from notifications import delivery
 from notifications.email_previews import follower_alert
-from notifications.follows import unsubscribe_token_make
-from notifications.message import ANYMAIL_ATTRS, OutboxMessage, from_payload, to_payload
+from notifications.follows.services import unsubscribe_token_make
 from notifications.models import OutboundEmail
+from notifications.outbox import delivery
+from notifications.outbox.message import ANYMAIL_ATTRS, OutboxMessage, from_payload, to_payload
 from notifications.services import email_send
 
 from .loopback import LoopbackHTTP, mailgun_api, mailgun_form, mailgun_transport
@@ -271,7 +271,7 @@ def test_outbox_message_declares_the_outbox_options():
 
 
 def test_outbox_message_refuses_an_unknown_category():
-    from notifications.message import InvalidMessage
+    from notifications.outbox.message import InvalidMessage
 
     with pytest.raises(InvalidMessage):
         OutboxMessage("S", "B", "a@example.com", ["ann@example.com"], category="sometimes").send()

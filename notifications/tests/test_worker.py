@@ -39,7 +39,7 @@ def test_a_row_locked_at_claim_time_is_tried_again_soon_not_left_for_the_sweeper
     deadlock). Such a row must not wait for the sweeper: the worker schedules it again."""
     from django.db import transaction
 
-    from notifications import doorbell
+    from notifications.outbox import doorbell
 
     worker = worker_factory(smtp_url=smtp_server.url)
     with transaction.atomic():

@@ -6,7 +6,7 @@ manage.py outbox_cleanup --days 30   # also delete finished rows older than 30 d
 
 from django.core.management.base import BaseCommand, CommandError
 
-from notifications import retention
+from notifications.ops import retention
 
 
 class Command(BaseCommand):

@@ -23,12 +23,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import crypto, doorbell, failover, metrics, providers, throttle
-from .conf import settings
+from ..conf import settings
+from ..models import OutboundEmail
+from ..ops import metrics
+from ..tracking.suppression import message_without_suppressed, suppression_active
+from . import crypto, doorbell, failover, providers, throttle
 from .message import from_payload, redact
-from .models import OutboundEmail
 from .outcomes import Outcomes
-from .suppression import message_without_suppressed, suppression_active
 from .transport import (  # noqa: F401  (the public names of delivery, as before)
     Permanent,
     is_permanent,

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.template import engines
 from django.utils.module_loading import autodiscover_modules
 
-from .services import email_render
+from ..services import email_render
 
 MODULE_NAME = "email_previews"
 

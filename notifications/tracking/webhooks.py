@@ -20,10 +20,11 @@ from django.db import transaction
 from django.http import HttpResponseBadRequest, QueryDict
 from django.urls import path
 
-from .tracking import WEBHOOK_MAX_SKEW, webhook_token_use
+from ..errors import NotificationsError
+from .services import WEBHOOK_MAX_SKEW, webhook_token_use
 
 
-class Malformed(Exception):
+class Malformed(NotificationsError):
     pass
 
 

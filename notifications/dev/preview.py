@@ -3,7 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
-from . import crypto
+from ..outbox import crypto
 
 
 @dataclass

@@ -12,7 +12,7 @@ The row keeps the provider it is on in `provider` (and, once sent, the one that 
 
 from django.core.mail import mailers
 
-from .conf import settings
+from ..conf import settings
 from .providers import is_down
 
 

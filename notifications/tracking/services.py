@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from .models import EmailEvent, OutboundEmail, Suppression, WebhookToken
+from ..models import EmailEvent, OutboundEmail, Suppression, WebhookToken
 from .suppression import address_normalize, suppression_apply_event
 
 logger = logging.getLogger(__name__)

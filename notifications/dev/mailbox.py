@@ -11,9 +11,9 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from .conf import settings
-from .message import from_payload
-from .models import OutboundEmail
+from ..conf import settings
+from ..models import OutboundEmail
+from ..outbox.message import from_payload
 from .preview import outbound_payload
 
 URL = re.compile(r"https?://[^\s<>\"'`]+")

@@ -7,7 +7,7 @@ import logging
 from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import NoReverseMatch, reverse
 
-from .conf import settings
+from ..conf import settings
 
 logger = logging.getLogger("notifications.console")
 

@@ -13,8 +13,8 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .conf import settings
-from .models import EmailEvent, Suppression
+from ..conf import settings
+from ..models import EmailEvent, Suppression
 
 logger = logging.getLogger(__name__)
 Reason = Suppression.Reason

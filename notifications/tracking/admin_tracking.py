@@ -7,11 +7,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import EmailEvent, OutboundEmail, Suppression
+from ..models import EmailEvent, OutboundEmail, Suppression
 from .suppression import suppression_lift
 
 Status = OutboundEmail.Status
@@ -141,8 +142,6 @@ class SuppressionAdmin(admin.ModelAdmin):
     def email_link(self, obj):
         if obj.email_id is None:
             return "-"
-        from django.urls import reverse
-
         url = reverse("admin:notifications_outboundemail_change", args=[obj.email_id])
         return format_html('<a href="{}">#{}</a>', url, obj.email_id)
 

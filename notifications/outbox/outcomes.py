@@ -15,10 +15,10 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .conf import settings
-from .models import EmailEvent, OutboundEmail
-from .suppression import address_normalize, suppression_apply_event
-from .tracking import tracking_attach
+from ..conf import settings
+from ..models import EmailEvent, OutboundEmail
+from ..tracking.services import tracking_attach
+from ..tracking.suppression import address_normalize, suppression_apply_event
 
 logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status

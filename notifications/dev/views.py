@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from ..models import OutboundEmail
 from .mailbox import (
     html_for_frame,
     link_status,
@@ -21,7 +22,6 @@ from .mailbox import (
     message_source,
     text_linked,
 )
-from .models import OutboundEmail
 from .preview import outbound_preview
 
 # The frame's own policy, whatever the iframe says: no script, no form and no plugin ever runs, so

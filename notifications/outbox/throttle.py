@@ -21,8 +21,8 @@ import logging
 import threading
 import time
 
-from .conf import settings
-from .redis_client import redis_client
+from ..conf import settings
+from ..redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 

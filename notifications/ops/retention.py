@@ -19,8 +19,8 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from .conf import settings
-from .models import EmailEvent, OutboundEmail
+from ..conf import settings
+from ..models import EmailEvent, OutboundEmail
 
 logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status

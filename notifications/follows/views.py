@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import follows
-from .models import Follow
-from .users import user_info, users_confirmed
+from ..models import Follow
+from ..users import user_info, users_confirmed
+from . import services as follows
 
 PAGE_SIZE = 50
 

@@ -17,6 +17,7 @@ from django.core.mail import mailers
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError
 
+from ..errors import NotificationsError
 from . import crypto, providers
 from .headers import outbox_policy
 
@@ -26,7 +27,7 @@ _local = threading.local()
 STALE = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
 
 
-class Permanent(Exception):
+class Permanent(NotificationsError):
     """The provider refused this message for good: do not retry."""
 
 

@@ -19,8 +19,8 @@ from django.core.cache import cache
 from django.core.mail import mail_admins
 from django.utils import timezone
 
+from ..conf import settings
 from . import dashboard
-from .conf import settings
 
 logger = logging.getLogger(__name__)
 KEY = "notifications:alert:{}"

@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from prometheus_client import Counter, Histogram
 
-from .models import EmailEvent
+from ..models import EmailEvent
 
 logger = logging.getLogger("notifications.ops")
 

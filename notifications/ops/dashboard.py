@@ -12,9 +12,9 @@ from django.db.models import Count, Min, Q, Value
 from django.db.models.functions import Coalesce, Left, NullIf, Trunc
 from django.utils import timezone
 
-from .conf import settings
-from .failover import transport_chain
-from .models import EmailEvent, OutboundEmail
+from ..conf import settings
+from ..models import EmailEvent, OutboundEmail
+from ..outbox.failover import transport_chain
 
 Status = OutboundEmail.Status
 # Statuses a row reaches only after the provider accepted it.

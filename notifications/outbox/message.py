@@ -18,6 +18,7 @@ import datetime
 import email.policy
 import email.utils
 import json
+from email import message_from_bytes
 
 from anymail.message import AnymailMessage
 from anymail.utils import UNSET
@@ -28,6 +29,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from ..errors import NotificationsError
 from .headers import outbox_policy
 
 ANYMAIL_ATTRS = (
@@ -65,7 +67,7 @@ class OutboxMessage(OutboxMessageMixin, AnymailMessage):
     """An AnymailMessage with the outbox's options: what email_send builds and deliveries send."""
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(NotificationsError, ValueError):
     """A message the outbox refuses: nothing is stored and nothing is enqueued."""
 
 
@@ -178,8 +180,6 @@ def from_payload(payload):
         message.attach_alternative(content, mimetype)
     for item in payload["attachments"]:
         if "mime" in item:
-            from email import message_from_bytes
-
             message.attach(message_from_bytes(base64.b64decode(item["mime"])))
         else:
             message.attach(item["filename"], base64.b64decode(item["content"]), item["mimetype"])

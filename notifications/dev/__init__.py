@@ -1,0 +1,1 @@
+"""Development tools, on only with DEBUG: the mailbox and the email previews."""

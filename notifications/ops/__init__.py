@@ -1,0 +1,1 @@
+"""Operations: the delivery dashboard, alerts, Prometheus metrics and retention."""

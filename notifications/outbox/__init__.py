@@ -1,0 +1,1 @@
+"""The outbox: the backend's payload, the delivery worker, send rate, providers and failover."""

@@ -1,0 +1,1 @@
+"""Delivery tracking: provider webhooks, events and the suppression list."""
