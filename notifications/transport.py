@@ -213,14 +213,22 @@ def transport_send(alias, message, mime=None):
 
 def _smtp_send(alias, message, mime):
     connection = transport_connection(alias)
-    sender = connection.prep_address(message.from_email)
-    recipients = [connection.prep_address(address) for address in message.recipients()]
+    sender = _envelope(connection, message.from_email)
+    recipients = [_envelope(connection, address) for address in message.recipients()]
     try:
         refused = connection.connection.sendmail(sender, recipients, mime)
     except STALE:
         transport_reset(alias)
         refused = transport_connection(alias).connection.sendmail(sender, recipients, mime)
     return {address: f"{code} {_text(reply)}" for address, (code, reply) in refused.items()}
+
+
+def _envelope(connection, address):
+    """The addr-spec for MAIL FROM / RCPT TO; a plain ASCII address needs no header parser."""
+    address = str(address)
+    if _ADDRESS.fullmatch(address):
+        return address.rpartition("<")[2].rstrip(">")
+    return connection.prep_address(address)
 
 
 def _text(reply):
