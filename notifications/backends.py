@@ -23,7 +23,9 @@ class OutboxBackend(BaseEmailBackend):
         for message in messages:
             validate(message)  # all or nothing: one bad message stores none of them
         rows = [self._row(message) for message in messages]
-        with transaction.atomic():
+        # No savepoint: two round trips less per send() inside a request's transaction. A failed
+        # INSERT then fails the caller's transaction too, as a plain save() would.
+        with transaction.atomic(savepoint=False):
             OutboundEmail.objects.bulk_create(rows)
             metrics.outbox_created(rows)
             outbox_enqueue_on_commit(rows)

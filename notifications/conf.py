@@ -40,6 +40,8 @@ DEFAULTS = {
     "NOTIFICATIONS_DRAIN_BUDGET": 10.0,
     # Seconds a doorbell ring blocks the next one, in case its task is lost (the sweeper is the backstop).
     "NOTIFICATIONS_DOORBELL_TTL": 5.0,
+    # Tasks one ring publishes when a drain finds a full chunk, so idle threads join in a hop or two.
+    "NOTIFICATIONS_DRAIN_FAN_OUT": 4,
     # The duplicate window: outcomes are written at most this many messages, or seconds, late.
     "NOTIFICATIONS_OUTCOME_GROUP": 10,
     "NOTIFICATIONS_OUTCOME_MAX_AGE": 0.2,

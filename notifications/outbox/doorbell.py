@@ -61,13 +61,15 @@ def _publish(category, countdown=None):
     drain.apply_async(queue=QUEUES[category], countdown=countdown, **options)
 
 
-def ring(category):
-    """Wake a worker for `category` unless one is already on its way. Never raises: a row that
-    no task claims stays queued and the sweeper rings for it."""
+def ring(category, count=1):
+    """Wake a worker for `category` (`count` tasks: a full chunk wakes several idle threads at
+    once) unless one is already on its way. Never raises: a row that no task claims stays queued
+    and the sweeper rings for it."""
     if not _armed(category):
         return False
     try:
-        _publish(category)
+        for _ in range(max(1, count)):
+            _publish(category)
     except Exception as error:  # broker down: the sweeper will find these rows
         logger.warning("outbox: could not enqueue delivery of %s email(s), left queued: %s", category, error)
         answered(category)  # let the next send try again
