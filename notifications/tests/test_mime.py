@@ -7,9 +7,9 @@ import re
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
-from notifications.headers import outbox_policy
-from notifications.message import OutboxMessage, from_payload, to_payload
-from notifications.transport import _mime_direct, mime_build
+from notifications.outbox.headers import outbox_policy
+from notifications.outbox.message import OutboxMessage, from_payload, to_payload
+from notifications.outbox.transport import _mime_direct, mime_build
 
 POLICY = outbox_policy(email.policy.SMTP)
 LONG_UNSUBSCRIBE = "<https://x.example/u/" + "t" * 120 + ">, <mailto:u@x.example?subject=" + "s" * 40 + ">"
