@@ -16,7 +16,7 @@ from ninja.errors import HttpError
 
 from .follows import services as follows
 from .models import Follow
-from .users import user_info
+from .users import user_info, users_confirmed
 
 PAGE_SIZE = 50
 Username = Path(..., pattern=r"^[A-Za-z0-9_.]{1,150}$", max_length=150)
@@ -69,16 +69,18 @@ class UnsubscribeOut(Schema):
 
 
 def _people():
-    return get_user_model()._default_manager.filter(is_active=True)
+    # As on the pages: an unconfirmed account may be a squatter's, so it is not shown or followed.
+    return users_confirmed(get_user_model()._default_manager.filter(is_active=True))
 
 
-def _person(username):
+def _person(username, *, viewer=None):
     users = get_user_model()._default_manager
     try:
         person = users.get_by_natural_key(username)
     except users.model.DoesNotExist:
         raise Http404() from None
-    if not person.is_active:
+    is_self = viewer is not None and viewer.pk == person.pk
+    if not person.is_active or not (is_self or user_info(person).email_confirmed):
         raise Http404()
     return person
 
@@ -98,7 +100,10 @@ def _people_page(queryset, page):
 # ------------------------------------------------------------------------------------------------
 @public.get("/users/{username}", response=ProfileOut, summary="A profile")
 def profile(request, username: str = Username):
-    person = _person(username)
+    return _profile(_person(username))
+
+
+def _profile(person):
     return {
         "username": person.username,
         "follower_count": Follow.objects.filter(followed=person, follower__is_active=True).count(),
@@ -147,9 +152,9 @@ def _unsubscribe_user(token):
 # ------------------------------------------------------------------------------------------------
 @member.get("/{client}/users/{username}", response=ProfileOut, summary="A profile, as I see it")
 def profile_mine(request, client: ClientKind, username: str = Username):
-    person = _person(username)
+    person = _person(username, viewer=request.auth)
     return {
-        **profile(request, username),
+        **_profile(person),
         "is_self": request.auth.pk == person.pk,
         "is_following": Follow.objects.filter(follower=request.auth, followed=person).exists(),
     }
