@@ -13,6 +13,7 @@ import logging
 import time
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..conf import settings
@@ -87,6 +88,8 @@ class Outcomes:
 
 
 def _update(pending, lease):
+    if connection.vendor != "postgresql":
+        return _update_each(pending, lease)
     names = ", ".join(name for name, _type, _set in COLUMNS)
     row_sql = "(%s::bigint, " + ", ".join(f"%s::{sql_type}" for _name, sql_type, _set in COLUMNS) + ")"
     params = []
@@ -114,6 +117,23 @@ def _update(pending, lease):
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql, [timezone.now(), *params, Status.SENDING, lease])
         return cursor.rowcount
+
+
+def _update_each(pending, lease):
+    """The same outcomes, one UPDATE per row, for databases without UPDATE ... FROM (VALUES) and
+    casts (SQLite under `make run` or in a small project): the same fencing, the same columns."""
+    now, written = timezone.now(), 0
+    for row, values in pending:
+        changes = {"status": values["status"], "last_error": values["last_error"], "updated_at": now}
+        changes.update(lease_until=None, attempts=F("attempts") + values["attempts"])
+        if values.get("redacted"):
+            changes["redacted"] = True
+        for name, _type, _set in COLUMNS:
+            if name not in changes and name != "redacted" and values.get(name) is not None:
+                changes[name] = values[name]
+        rows = OutboundEmail.objects.filter(pk=row.pk, status=Status.SENDING, lease_until=lease)
+        written += rows.update(**changes)
+    return written
 
 
 def refused_as_bounces(row, values):
