@@ -14,7 +14,6 @@ pages and the JSON API share them. `session_key` arguments are Django session ke
 
 import hashlib
 import ipaddress
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from .conf import settings
 from .models import UserSession
+from .origin import user_agent_describe
 
 # Set in the session once it has a row, so a missing row means "ended", not "never recorded".
 TRACKED_SESSION_KEY = "accounts_session_tracked"
@@ -148,38 +148,9 @@ def sessions_prune(*, now=None):
     return UserSession.objects.filter(last_seen_at__lt=cutoff).delete()[0]
 
 
-# ------------------------------------------------------------------------------------------------
-# "Firefox · Windows" from a User-Agent header
-# ------------------------------------------------------------------------------------------------
-# Order matters: Edge and Opera claim to be Chrome, Chrome claims to be Safari.
-BROWSERS = [
-    ("Edge", r"Edg(e|A|iOS)?/"),
-    ("Opera", r"OPR/|Opera"),
-    ("Samsung Internet", r"SamsungBrowser/"),
-    ("Firefox", r"Firefox/|FxiOS/"),
-    ("Chrome", r"Chrome/|CriOS/|Chromium/"),
-    ("Safari", r"Safari/"),
-    ("curl", r"^curl/"),
-]
-SYSTEMS = [
-    ("iPhone", r"iPhone"),
-    ("iPad", r"iPad"),
-    ("Android", r"Android"),
-    ("ChromeOS", r"CrOS"),
-    ("Windows", r"Windows"),
-    ("macOS", r"Mac OS X|Macintosh"),
-    ("Linux", r"Linux|X11"),
-]
-
-
-def _first_match(table, text):
-    return next((name for name, pattern in table if re.search(pattern, text)), None)
-
-
 def device_describe(user_agent):
-    """A short human name for the browser and system a User-Agent header names, e.g. "Firefox ·
-    Windows"; "Unknown device" (translated) when it names neither."""
-    browser, system = _first_match(BROWSERS, user_agent or ""), _first_match(SYSTEMS, user_agent or "")
-    if browser and system:
-        return f"{browser} · {system}"
-    return browser or system or _("Unknown device")
+    """A short human name for the browser and system a User-Agent header names, e.g. "Firefox 128
+    · Windows" (the one parser of accounts.origin); "Unknown device" (translated) when it names
+    neither."""
+    found = user_agent_describe(user_agent)
+    return " · ".join(part for part in (found["browser"], found["system"]) if part) or _("Unknown device")

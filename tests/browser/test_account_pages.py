@@ -74,7 +74,7 @@ def test_log_out_other_sessions(open_page, user_factory, browser, live_server):
         rows = laptop.locator("table.sessions tbody tr")
         expect(rows).to_have_count(2)
         expect(rows.filter(has_text="this browser")).to_have_count(1)
-        expect(rows.filter(has_text="Firefox · Windows")).to_have_count(1)
+        expect(rows.filter(has_text="Firefox 128 · Windows")).to_have_count(1)
 
         laptop.get_by_role("button", name="Log out other sessions").click()
         expect(laptop.locator(".messages")).to_contain_text("1 other session was logged out.")
