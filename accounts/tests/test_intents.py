@@ -168,3 +168,13 @@ def test_sweeper_leaves_fresh_intents_to_their_task_and_drops_stale_ones(postgre
     assert intents_sweep(now=now + timedelta(seconds=settings.ACCOUNTS_INTENT_MAX_AGE + 60)) == 0
     assert not Intent.objects.exists()
     assert not get_user_model().objects.filter(email="late@example.com").exists()
+
+
+@pytest.mark.parametrize("bad", ["1", 1.5, True, None, [1]])
+def test_intent_task_refuses_anything_but_an_integer_id(db, bad):
+    from accounts import tasks
+
+    before = Intent.objects.count()
+    with pytest.raises(ValueError, match="Intent id"):
+        tasks.intent_process(bad)
+    assert Intent.objects.count() == before
