@@ -44,3 +44,9 @@ def wait_log(worker, text, count=1, timeout=TIMEOUT):
         f"{text!r} x{count} in the worker log:\n{worker.log()}",
         timeout,
     )
+
+
+def broker_idle(redis_client):
+    """No task waits in a queue or is reserved by a worker (eta and countdown tasks stay reserved until run)."""
+    waiting = sum(redis_client.llen(queue) for queue in ("email-urgent", "email-bulk", "default"))
+    return waiting == 0 and redis_client.hlen("unacked") == 0

@@ -4,7 +4,6 @@ Two workers are made to close the same window at the same moment: both wait on t
 state row while the test holds it, then race for it; exactly one digest goes out.
 """
 
-import time
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -13,23 +12,10 @@ from notifications import tasks
 from notifications.follows import services as follows
 from notifications.models import FollowerAlertState, OutboundEmail
 
+from .helpers import broker_idle, wait_until
+
 WINDOW = 8  # seconds, for the workers and for this process
 TIMEOUT = 60.0
-
-
-def wait_until(condition, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-    return result
-
-
-def broker_idle(redis_client):
-    """No task waits in a queue or is reserved by a worker (eta tasks stay reserved until run)."""
-    waiting = sum(redis_client.llen(queue) for queue in ("email-urgent", "email-bulk", "default"))
-    return waiting == 0 and redis_client.hlen("unacked") == 0
 
 
 def lock_waiters():
@@ -75,7 +61,7 @@ def test_two_workers_closing_the_same_window_send_one_digest(
         wait_until(lambda: timezone.now() > state.window_until, "the window to close")
 
     smtp_server.wait_for(2, timeout=TIMEOUT)
-    wait_until(lambda: broker_idle(redis_client), "the workers to finish every task")
+    wait_until(lambda: broker_idle(redis_client), "the workers to finish every task", TIMEOUT)
     wait_until(lambda: not OutboundEmail.objects.exclude(status="sent").exists(), "every email to be sent")
 
     assert len(smtp_server.messages) == 2, [m["message"]["Subject"] for m in smtp_server.messages]
