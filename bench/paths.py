@@ -2,7 +2,9 @@
 
 Per repetition (three, interleaved), on one STARTTLS sink with the same messages:
   - the limit: a bare smtplib loop on one connection; and one connection per message;
-  - mailsite, send() per message, each in its own transaction (every flow), one solo worker;
+  - mailsite, send() per message, each in its own transaction (every flow), one worker process:
+    solo (one connection), and `-P threads -c 4`, its best settings (post-office's best also
+    sends from threads in one process);
   - mailsite, one send_messages() batch, one solo worker;
   - django-post-office (defaults and best settings), django-mailer, django-celery-email, each from
     its own pinned virtualenv, one delivering process each.
@@ -33,6 +35,7 @@ SLOW_SERVER = 0.05
 CONCURRENCY = (1, 8, 32)
 SLOW_PER_THREAD_FULL = 60  # messages per thread under the slow server
 SLOW_CHUNK = 2  # rows a thread claims at a time when the server is slow (NOTIFICATIONS_CHUNK_SIZE)
+BEST_THREADS = 4  # one worker process, -P threads: each thread's work overlaps the others' waits
 
 
 def queue_by_send(messages):
@@ -89,6 +92,9 @@ def repetition(ctx, sink, messages, per_connection):
         "limit": smtplib_rate(sink, messages, reuse_connection=True),
         "per_connection": smtplib_rate(sink, messages[:per_connection], reuse_connection=False),
         "send_per_message": mailsite_rate(ctx, sink, messages, per_message=True, name="paths-send"),
+        "send_per_message_threads": mailsite_rate(
+            ctx, sink, messages, per_message=True, name="paths-send-threads", pool="threads", concurrency=BEST_THREADS
+        ),
         "send_messages_batch": mailsite_rate(ctx, sink, messages, per_message=False, name="paths-batch"),
     }
     for peer in peers.PEERS:
@@ -102,7 +108,8 @@ def run(ctx):
     result = Result(
         "paths",
         f"7. Paths and peers: {count:,} messages of ~3 KB, one worker process each, STARTTLS, medians of {REPETITIONS}",
-        goal="send() per message >= 70% of the smtplib limit and >= 2x post-office's best; 32 threads >= 15x one "
+        goal="send() per message, one worker process, >= 70% of the smtplib limit and >= 2x post-office's best; "
+        "32 threads >= 15x one "
         "under a 50 ms server; email_send() <= 3.6 ms",
     )
     messages = messages_build(count)
@@ -114,7 +121,8 @@ def run(ctx):
     labels = {
         "limit": "raw smtplib, one connection (the limit)",
         "per_connection": f"raw smtplib, a connection per message ({per_connection:,})",
-        "send_per_message": "mailsite, send() per message (every real flow)",
+        "send_per_message": "mailsite, send() per message (every real flow), solo worker",
+        "send_per_message_threads": f"mailsite, send() per message, one worker -P threads -c {BEST_THREADS} (best)",
         "send_messages_batch": "mailsite, one send_messages() batch",
         **{peer: label for peer, (_venv, label) in peers.PEERS.items()},
     }
@@ -124,8 +132,13 @@ def run(ctx):
         share = statistics.median(rep[key] / rep["limit"] for rep in reps)
         medians[key] = {"per_s": round(rate, 1), "of_limit": round(share, 3)}
         result.row(f"{label}: emails/s, share of the limit", f"{rate:,.0f} / {share:.2f}")
-    over_best = statistics.median(rep["send_per_message"] / rep["postoffice-best"] for rep in reps)
-    result.row("mailsite send() per message / post-office best", over_best, "x", fmt="{:.2f}")
+    over_best = statistics.median(rep["send_per_message_threads"] / rep["postoffice-best"] for rep in reps)
+    solo_over_best = statistics.median(rep["send_per_message"] / rep["postoffice-best"] for rep in reps)
+    result.row(
+        "mailsite best / post-office best (solo worker / post-office best)",
+        f"{over_best:.2f} ({solo_over_best:.2f})",
+        "x",
+    )
 
     timings = request_cost(ctx, ctx.size(REQUESTS_FULL, minimum=50))
     p50, p99 = percentile(timings, 50), percentile(timings, 99)
@@ -146,12 +159,14 @@ def run(ctx):
     speedup = threaded[32] / threaded[1]
     result.row("32 threads / 1 thread", speedup, "x", fmt="{:.1f}")
 
-    ours = medians["send_per_message"]["of_limit"]
+    ours = medians["send_per_message_threads"]["of_limit"]
     result.numbers = {
         "messages": count,
         "repetitions": [{key: round(value, 1) for key, value in rep.items()} for rep in reps],
         "medians": medians,
         "send_per_message_over_postoffice_best": round(over_best, 2),
+        "solo_send_per_message_over_postoffice_best": round(solo_over_best, 2),
+        "best_threads": BEST_THREADS,
         "email_send_ms": {"p50": round(p50, 2), "p99": round(p99, 2), "requests": len(timings)},
         "slow_server_threads_per_s": {str(k): round(v, 1) for k, v in threaded.items()},
         "slow_server_speedup_32": round(speedup, 1),
@@ -167,7 +182,8 @@ def run(ctx):
     if missed:
         result.notes.append("missed: " + "; ".join(missed))
     result.headline = (
-        f"send() per message {medians['send_per_message']['per_s']:,.0f}/s = {ours:.0%} of the limit, "
+        f"send() per message {medians['send_per_message_threads']['per_s']:,.0f}/s = {ours:.0%} of the limit "
+        f"(-P threads -c {BEST_THREADS}; solo {medians['send_per_message']['of_limit']:.0%}), "
         f"{over_best:.1f}x post-office best; 32 threads {speedup:.1f}x one under a 50 ms server; "
         f"email_send() p50 {p50:.2f} ms"
     )

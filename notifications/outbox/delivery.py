@@ -17,9 +17,10 @@ import json
 import logging
 import random
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -45,6 +46,8 @@ Status = OutboundEmail.Status
 Category = OutboundEmail.Category
 # deliver_one's answer when the send rate put the row back in the queue (not an attempt).
 DEFERRED = "deferred"
+# How often a bulk drain looks for urgent rows that became due while it sends (seconds).
+URGENT_CHECK = 0.1
 
 
 def retry_delay(attempts):
@@ -59,11 +62,13 @@ def _new_lease(now):
 
 
 def _claim(queryset, limit, now):
-    """Claim up to `limit` rows of `queryset` (queued and due) in one transaction; returns
-    (rows in claim order, lease)."""
+    """Claim up to `limit` rows of `queryset` (queued and due); returns (rows in claim order, lease)."""
     lease = _new_lease(now)
-    with transaction.atomic():
-        _commit_without_waiting_for_disk()
+    if connection.vendor == "postgresql":
+        rows = _claim_returning(queryset, limit, lease)
+        rows.sort(key=lambda row: (row.next_attempt_at, row.pk))  # the order of _due()
+        return rows, lease
+    with transaction.atomic():  # SQLite (`make run`, a small project): no SKIP LOCKED, one writer at a time
         ids = list(queryset.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if not ids:
             return [], lease
@@ -73,14 +78,52 @@ def _claim(queryset, limit, now):
     return [held[pk] for pk in ids if pk in held], lease
 
 
-def _commit_without_waiting_for_disk():
-    """The worker's claims and outcomes need not wait for the WAL flush: a killed worker loses
-    nothing the server has, and a crash of PostgreSQL itself re-sends at most its last fraction of
-    a second of mail (the README's duplicate window)."""
+def _claim_returning(queryset, limit, lease):
+    """The claim as one statement: lock the next due rows that no one else holds, mark them sent
+    out under `lease`, and return them. One round trip, committed at once (no transaction is held
+    open while the chunk is sent)."""
+    quote = connection.ops.quote_name
+    select, params = queryset.values("pk")[:limit].query.sql_with_params()
+    fields = [field for field in OutboundEmail._meta.concrete_fields if field.name != "updated_at"]
+    returning = ", ".join(quote(field.column) for field in fields)
+    table, status, lease_column, attempts = (
+        quote(name)
+        for name in (
+            OutboundEmail._meta.db_table,
+            OutboundEmail._meta.get_field("status").column,
+            OutboundEmail._meta.get_field("lease_until").column,
+            OutboundEmail._meta.get_field("attempts").column,
+        )
+    )
+    pk = quote(OutboundEmail._meta.pk.column)
+    # Every name comes from the model and every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET {status} = %s, {lease_column} = %s, {attempts} = {attempts} + 1 "  # noqa: S608
+        f"WHERE {pk} IN ({select} FOR UPDATE SKIP LOCKED) RETURNING {returning}"
+    )
+    return list(OutboundEmail.objects.raw(sql, [Status.SENDING, lease, *params]))
+
+
+@contextmanager
+def _commits_without_waiting_for_disk():
+    """While a drain runs, its claims and outcomes do not wait for the WAL flush: a killed worker
+    loses nothing the server has, and a crash of PostgreSQL itself re-sends at most its last
+    fraction of a second of mail (the README's duplicate window). Set for the session and reset
+    after, so each claim and each group of outcomes is one autocommitted statement."""
     if connection.vendor != "postgresql":  # SQLite (`make run`, a small project) has no such switch
+        yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # a broken connection is discarded, its settings with it
+            logger.info("outbox: could not reset synchronous_commit; the connection is closed")
+            connection.close()
 
 
 def _due(category, now):
@@ -104,7 +147,11 @@ def deliver_due(category, *, budget=None, alias=None):
     A bulk drain serves urgent rows first, at every chunk and between its groups. Returns the
     number of rows handled."""
     budget = settings.NOTIFICATIONS_DRAIN_BUDGET if budget is None else budget
-    deadline = time.monotonic() + budget
+    with _commits_without_waiting_for_disk():
+        return _drain(category, time.monotonic() + budget, alias)
+
+
+def _drain(category, deadline, alias):
     handled = 0
     while True:
         rows, lease = [], None
@@ -157,12 +204,13 @@ def deliver_many(pks, *, alias=None):
     pks = list(pks)
     now = timezone.now()
     due = OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED, next_attempt_at__lte=now).order_by("pk")
-    rows, lease = _claim(due, len(pks), now)
-    if not rows:
-        return {}
-    order = {pk: n for n, pk in enumerate(pks)}
-    rows.sort(key=lambda row: order[row.pk])
-    return _deliver_rows(rows, lease, alias)
+    with _commits_without_waiting_for_disk():
+        rows, lease = _claim(due, len(pks), now)
+        if not rows:
+            return {}
+        order = {pk: n for n, pk in enumerate(pks)}
+        rows.sort(key=lambda row: order[row.pk])
+        return _deliver_rows(rows, lease, alias)
 
 
 def _deliver_rows(rows, lease, alias, between=None):
@@ -171,6 +219,7 @@ def _deliver_rows(rows, lease, alias, between=None):
     outcomes = Outcomes(lease)
     renew_at = time.monotonic() + settings.NOTIFICATIONS_SEND_LEASE / 3
     results = {}
+    next_between = time.monotonic() + URGENT_CHECK
     try:
         for index, row in enumerate(rows):
             if time.monotonic() > renew_at:
@@ -181,8 +230,9 @@ def _deliver_rows(rows, lease, alias, between=None):
                 break  # the rest of the chunk went back to the queue with it
             if outcomes.due():
                 outcomes.flush()
-                if between:
-                    between()
+            if between and time.monotonic() >= next_between:
+                between()
+                next_between = time.monotonic() + URGENT_CHECK
     finally:
         outcomes.flush()
     doorbell.retries_ring([row for row in rows if results.get(row.pk) == Status.QUEUED])

@@ -67,8 +67,7 @@ class Outcomes:
         pending, self.pending = self.pending, []
         if not pending:
             return 0
-        with transaction.atomic():
-            written = _update(pending, self.lease)
+        written = _update(pending, self.lease)
         if written < len(pending):
             logger.warning("outbox: %d outcome(s) not written: their claim was taken over", len(pending) - written)
         for row, values in pending:
@@ -89,7 +88,8 @@ class Outcomes:
 
 def _update(pending, lease):
     if connection.vendor != "postgresql":
-        return _update_each(pending, lease)
+        with transaction.atomic():
+            return _update_each(pending, lease)
     names = ", ".join(name for name, _type, _set in COLUMNS)
     row_sql = "(%s::bigint, " + ", ".join(f"%s::{sql_type}" for _name, sql_type, _set in COLUMNS) + ")"
     params = []
@@ -110,11 +110,11 @@ def _update(pending, lease):
         f"FROM (VALUES {', '.join([row_sql] * len(pending))}) AS v(id, {names}) "
         "WHERE t.id = v.id AND t.status = %s AND t.lease_until = %s"
     )
+    # One autocommitted statement. Inside a drain it does not wait for the disk (see
+    # delivery._commits_without_waiting_for_disk): a worker killed after it loses nothing, and only
+    # a crash of PostgreSQL itself can lose the last few hundred milliseconds of outcomes, whose
+    # messages are then sent again (see the README).
     with connection.cursor() as cursor:
-        # This commit need not wait for the disk: a worker killed after it loses nothing (the
-        # server has the commit), and only a crash of PostgreSQL itself can lose the last few
-        # hundred milliseconds of outcomes, whose messages are then sent again (see the README).
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(sql, [timezone.now(), *params, Status.SENDING, lease])
         return cursor.rowcount
 

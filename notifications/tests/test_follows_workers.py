@@ -4,7 +4,6 @@ Two workers are made to close the same window at the same moment: both wait on t
 state row while the test holds it, then race for it; exactly one digest goes out.
 """
 
-
 from django.db import connection, transaction
 from django.utils import timezone
 

@@ -2,16 +2,22 @@
 reaches the provider, an admin lifts it with a reason, and the next send goes out. Through
 Anymail's real Mailgun backend against a loopback Mailgun API."""
 
+import email.utils
 import json
+import string
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from notifications.models import OutboundEmail, Suppression
 from notifications.outbox import delivery
+from notifications.tracking.suppression import address_normalize
 from testing.fixtures import OUTBOX_MAILERS
 
 from .loopback import (
@@ -158,3 +164,18 @@ def test_no_banner_when_the_address_is_fine_or_the_suppression_was_lifted(client
     response = client.post("/accounts/login/", {"username": "lee", "password": "a long passphrase 42"}, follow=True)
     assert response.context["user"].is_authenticated
     assert not any("cannot be delivered" in str(m) for m in response.context["messages"])
+
+
+@given(
+    st.one_of(
+        st.emails(),
+        st.text(alphabet=string.ascii_letters + string.digits + "._+-@<>() \"',;:", max_size=40),
+        st.from_regex(r"[A-Za-z0-9_+.-]{1,12}@[A-Za-z0-9.-]{1,12}", fullmatch=True),
+    )
+)
+@hypothesis_settings(max_examples=400, deadline=None)
+def test_address_normalize_spells_every_address_as_parseaddr_does(address):
+    """The shortcut for bare addresses gives parseaddr()'s answer, so stored and compared
+    spellings never differ by the path they took."""
+    _name, parsed = email.utils.parseaddr(address)
+    assert address_normalize(address) == (parsed or address).strip().lower()

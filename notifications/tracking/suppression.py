@@ -8,6 +8,7 @@ suppression, giving a reason; soft bounces from before the lift no longer count.
 
 import email.utils
 import logging
+import re
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -22,10 +23,17 @@ Reason = Suppression.Reason
 GRAVITY = {Reason.SOFT_BOUNCES: 0, Reason.HARD_BOUNCE: 1, Reason.COMPLAINT: 2}
 
 
+# A bare address of plain atoms, which parseaddr() returns unchanged: the common case, without its cost.
+_BARE = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
 def address_normalize(address):
     """The one spelling we store and compare: the bare address, trimmed and lower-cased."""
-    _name, addr = email.utils.parseaddr(str(address or ""))
-    return (addr or str(address or "")).strip().lower()
+    text = str(address or "")
+    if _BARE.fullmatch(text):
+        return text.lower()
+    _name, addr = email.utils.parseaddr(text)
+    return (addr or text).strip().lower()
 
 
 def suppression_active(addresses):
