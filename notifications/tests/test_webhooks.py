@@ -126,11 +126,13 @@ def test_mailgun_permanent_failure_bounces_and_suppresses(client):
 
 
 def test_mailgun_replayed_post_is_refused(client):
+    """406 Not Acceptable, the answer after which Mailgun does not retry (a 400 would bring the
+    same post back for hours)."""
     row = sent_row("<20260122.5@mg.example.com>")
     body = mailgun_signed(mailgun_event("complained", "ann@example.com", row.provider_message_id))
     assert post_mailgun(client, body).status_code == 200
     for _ in range(2):
-        assert post_mailgun(client, body).status_code == 400
+        assert post_mailgun(client, body).status_code == 406
     assert EmailEvent.objects.count() == 1 and Suppression.objects.count() == 1
     row.refresh_from_db()
     assert row.status == "complained"

@@ -9,6 +9,7 @@ retries it later.
 """
 
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime
@@ -17,15 +18,21 @@ from anymail.exceptions import AnymailError, AnymailWebhookValidationFailure
 from anymail.webhooks.amazon_ses import AmazonSESTrackingWebhookView
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from django.db import transaction
-from django.http import HttpResponseBadRequest, QueryDict
+from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.urls import path
 
 from ..errors import NotificationsError
 from .services import WEBHOOK_MAX_SKEW, webhook_token_use
 
+logger = logging.getLogger(__name__)
+
 
 class Malformed(NotificationsError):
     pass
+
+
+class Replayed(AnymailWebhookValidationFailure):
+    """A Mailgun token seen before: its events are recorded already, or it is a captured post."""
 
 
 MALFORMED = (AnymailError, ValueError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError)
@@ -98,8 +105,14 @@ class MailgunTrackingWebhook(ParsedOr400, MailgunTrackingWebhookView):
     def post(self, request, *args, **kwargs):
         # The token is used up only with the events it carries: if recording them fails (500),
         # the transaction rolls back and Mailgun's retry of the same post is still accepted.
-        with transaction.atomic():
-            return super().post(request, *args, **kwargs)
+        try:
+            with transaction.atomic():
+                return super().post(request, *args, **kwargs)
+        except Replayed as error:
+            # 406 is the one answer after which Mailgun stops retrying: a post whose 200 it never
+            # got is already recorded, and a captured one must not come back for eight hours.
+            logger.warning("webhook: %s", error)
+            return HttpResponse(f"{error}.", status=406, content_type="text/plain")
 
     def run_validators(self, request):
         super().run_validators(request)  # basic auth, then Anymail's signature check
@@ -112,7 +125,7 @@ class MailgunTrackingWebhook(ParsedOr400, MailgunTrackingWebhookView):
             raise AnymailWebhookValidationFailure("Mailgun webhook timestamp is too far from our clock")
         signed_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
         if not webhook_token_use(provider=self.esp_name, token=token, signed_at=signed_at):
-            raise AnymailWebhookValidationFailure("Mailgun webhook token was used before (a replay)")
+            raise Replayed("Mailgun webhook token was used before (a replay)")
 
     def parse_events(self, request):
         events = super().parse_events(request)
