@@ -64,8 +64,9 @@ def test_status_only_moves_forward_in_every_order():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_shuffled_and_duplicated_webhook_posts_through_mailgun(client, seed):
-    """Signed posts, each sent twice and all shuffled: the second of each is a replay (406, so Mailgun stops retrying), and
-    the first ones, in any order, leave one event row per post and the gravest status."""
+    """Signed posts, each sent twice and all shuffled: the second of each is a replay (406, so
+    Mailgun stops retrying), and the first ones, in any order, leave one event row per post and
+    the gravest status."""
     row = sent_row()
     posts = [
         mailgun_signed(mailgun_event("delivered", "ann@example.com", row.provider_message_id)),

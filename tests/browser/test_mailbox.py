@@ -25,9 +25,7 @@ def send(subject, site, to="ada@example.com"):
     html = (
         f"<html><head><title>{subject}</title></head><body><h1>{subject}</h1>"
         f'<p><a id="login" href="{site}/accounts/login/">Log in</a></p>'
-        f"<p>A very long header-like line: {'x' * 300}</p>{ATTACK}"
-        + "<p>Line</p>" * 40
-        + "</body></html>"
+        f"<p>A very long header-like line: {'x' * 300}</p>{ATTACK}" + "<p>Line</p>" * 40 + "</body></html>"
     )
     message = mail.EmailMultiAlternatives(subject, text, "mailsite <noreply@example.com>", [to])
     message.attach_alternative(html, "text/html")
