@@ -1,0 +1,152 @@
+"""Log-in and log-out: by password, or by a code emailed to a confirmed account (accounts.codes)."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView
+
+from .. import forms
+from ..codes import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, clean_email, code_consume, code_send, code_sent_message
+from ..conf import settings
+from ..identity import login_key
+from ..ratelimit import client_ip, ratelimit_peek
+from .base import AUTH_BACKEND, JsonOrPageMixin, logged_in_message, rate_limited, safe_next
+
+
+class LoginView(auth_views.LoginView):
+    form_class = forms.LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # One bucket per identity, however it is spelled (case, full-width letters, ...).
+        login_name = login_key((request.POST.get("username") or "")[: forms.EMAIL_MAX_LENGTH])
+        return rate_limited(request, "login", key=login_name or None) or super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form, unconfirmed_user=form.unconfirmed_user))
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, logged_in_message(form.get_user()))
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """GET asks "Log out?" with one button, as allauth does; the POST logs out."""
+
+    http_method_names = ["get", "post", "options"]
+    template_name = "accounts/logout.html"
+
+    def get(self, request, *args, **kwargs):
+        next_url = self.get_redirect_url()
+        context = {"redirect_field_name": self.redirect_field_name, "redirect_field_value": next_url}
+        return render(request, self.template_name, context)
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, _("You are logged out."))
+        return response
+
+
+# ------------------------------------------------------------------------------------------------
+# By code: /accounts/login/code/ asks for one, /accounts/login/code/confirm/ takes it
+# ------------------------------------------------------------------------------------------------
+class CodeLoginMixin(JsonOrPageMixin):
+    http_method_names = ["get", "post"]
+
+    @cached_property
+    def next_url(self):
+        """Only a `next` the person came with (never the Referer), if it points at this site."""
+        request = self.request
+        return safe_next(request, "") if request.GET.get("next") or request.POST.get("next") else ""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.next_url, **kwargs)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginCodeView(CodeLoginMixin, FormView):
+    form_class = forms.CodeRequestForm
+    template_name = "accounts/code_login.html"
+
+    def get_initial(self):
+        return {"email": self.request.GET.get("email", "")[: forms.EMAIL_MAX_LENGTH], "purpose": Purpose.LOGIN}
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if "data" in kwargs:
+            kwargs["data"] = {"email": self.request.POST.get("email", ""), "purpose": Purpose.LOGIN}
+        return kwargs
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        try:
+            sent = code_send(email=email, purpose=Purpose.LOGIN, ip=client_ip(self.request), language=get_language())
+        except CodeError as error:
+            return self.code_failed(form, "email", error)
+        self.request.session[LOGIN_EMAIL_SESSION_KEY] = email
+        messages.success(
+            self.request, code_sent_message(email=email, purpose=Purpose.LOGIN, expires_in=sent.expires_in)
+        )
+        confirm = reverse("accounts:login-code-confirm")
+        return redirect(f"{confirm}?{urlencode({'next': self.next_url})}" if self.next_url else confirm)
+
+
+@method_decorator([never_cache, sensitive_post_parameters("code")], name="dispatch")
+class LoginCodeConfirmView(CodeLoginMixin, FormView):
+    form_class = forms.CodeLoginForm
+    template_name = "accounts/code_login_confirm.html"
+
+    def get_initial(self):
+        email = self.request.GET.get("email", "")[: forms.EMAIL_MAX_LENGTH]
+        return {"email": email or self.request.session.get(LOGIN_EMAIL_SESSION_KEY, "")}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(minutes=max(1, settings.ACCOUNTS_CODE_TTL // 60), **kwargs)
+        if self.request.method == "GET":
+            # Just sent one: "Send a new code" waits as long as the limit would make it (no certain 429).
+            email = self.get_initial()["email"]
+            context["retry_after"] = send_wait(email) if email else 0
+        return context
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        try:
+            code_consume(email=email, purpose=Purpose.LOGIN, code=form.cleaned_data["code"], ip=client_ip(self.request))
+        except CodeError as error:
+            return self.code_failed(form, "code", error)
+        user = login_account(email)
+        if user is None:  # deactivated since the code was sent
+            form.add_error(
+                "code", _("That code is wrong or has expired. Check the latest email, or ask for a new code.")
+            )
+            return self.form_invalid(form)
+        login(self.request, user, backend=AUTH_BACKEND)
+        self.request.session.pop(LOGIN_EMAIL_SESSION_KEY, None)
+        messages.success(self.request, logged_in_message(user))
+        return redirect(self.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def send_wait(email):
+    """Seconds until another code may be sent to `email` (0 for an address that has no form)."""
+    try:
+        return ratelimit_peek(action="code_send", key=clean_email(email))
+    except CodeError:
+        return 0
+
+
+def login_account(email):
+    """The account a log-in code for `email` opens: active, with its address confirmed."""
+    users = get_user_model()._default_manager
+    return users.filter(email=email, is_active=True, email_confirmed_at__isnull=False).first()
