@@ -10,10 +10,11 @@ from django.views.decorators.debug import sensitive_variables
 from ninja import Router, Status
 
 from .. import confirmation, forms
-from ..codes import CodeError, Purpose, code_consume, code_send, code_sent_message
+from ..codes import CodeError, Purpose, code_send, code_sent_message
 from ..conf import settings
 from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
 from ..identity import login_key
+from ..login_by_code import login_by_code
 from ..origin import request_origin
 from ..passwords import (
     password_reset_by_code,
@@ -209,17 +210,10 @@ def code_login(request, client: ClientKind, body: s.CodeLoginIn):
     form = forms.CodeRequestForm({"email": body.email, "purpose": Purpose.LOGIN})
     if not form.is_valid():
         raise invalid(form)
-    email = form.cleaned_data["email"]
     try:
-        code_consume(email=email, purpose=Purpose.LOGIN, code=body.code, ip=client_ip(request))
+        user = login_by_code(email=form.cleaned_data["email"], code=body.code, ip=client_ip(request))
     except CodeError as error:
         raise code_problem(error) from None
-    users = get_user_model()._default_manager
-    user = users.filter(email=email, is_active=True, email_confirmed_at__isnull=False).first()
-    if user is None:  # deactivated since the code was sent
-        raise field_problem(
-            "code", _("That code is wrong or has expired. Check the latest email, or ask for a new code."), "invalid"
-        )
     api_client.login(user)
     return session_out(api_client)
 

@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
@@ -16,10 +16,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from .. import forms
-from ..codes import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, clean_email, code_consume, code_send, code_sent_message
+from ..codes import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, code_send, code_sent_message
 from ..conf import settings
 from ..identity import login_key
-from ..ratelimit import client_ip, ratelimit_peek
+from ..login_by_code import login_by_code, login_code_wait
+from ..ratelimit import client_ip
 from .base import AUTH_BACKEND, JsonOrPageMixin, logged_in_message, rate_limited, safe_next
 
 
@@ -117,36 +118,16 @@ class LoginCodeConfirmView(CodeLoginMixin, FormView):
         if self.request.method == "GET":
             # Just sent one: "Send a new code" waits as long as the limit would make it (no certain 429).
             email = self.get_initial()["email"]
-            context["retry_after"] = send_wait(email) if email else 0
+            context["retry_after"] = login_code_wait(email=email) if email else 0
         return context
 
     def form_valid(self, form):
-        email = form.cleaned_data["email"]
+        data = form.cleaned_data
         try:
-            code_consume(email=email, purpose=Purpose.LOGIN, code=form.cleaned_data["code"], ip=client_ip(self.request))
+            user = login_by_code(email=data["email"], code=data["code"], ip=client_ip(self.request))
         except CodeError as error:
             return self.code_failed(form, "code", error)
-        user = login_account(email)
-        if user is None:  # deactivated since the code was sent
-            form.add_error(
-                "code", _("That code is wrong or has expired. Check the latest email, or ask for a new code.")
-            )
-            return self.form_invalid(form)
         login(self.request, user, backend=AUTH_BACKEND)
         self.request.session.pop(LOGIN_EMAIL_SESSION_KEY, None)
         messages.success(self.request, logged_in_message(user))
         return redirect(self.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
-
-
-def send_wait(email):
-    """Seconds until another code may be sent to `email` (0 for an address that has no form)."""
-    try:
-        return ratelimit_peek(action="code_send", key=clean_email(email))
-    except CodeError:
-        return 0
-
-
-def login_account(email):
-    """The account a log-in code for `email` opens: active, with its address confirmed."""
-    users = get_user_model()._default_manager
-    return users.filter(email=email, is_active=True, email_confirmed_at__isnull=False).first()
