@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import services
+from .confirmation import confirmation_send, user_confirm
 from .forms import AdminUserChangeForm, AdminUserCreationForm
 from .models import User
 
@@ -49,7 +49,7 @@ class UserAdmin(DjangoUserAdmin):
     def resend_confirmation(self, request, queryset):
         users = list(queryset.filter(email_confirmed_at__isnull=True, is_active=True))
         for user in users:
-            services.confirmation_send(user=user)
+            confirmation_send(user=user)
         skipped = queryset.count() - len(users)
         self.message_user(
             request,
@@ -73,7 +73,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description=_("Mark the selected users' addresses as confirmed"))
     def mark_confirmed(self, request, queryset):
-        count = sum(services.user_confirm(user=user) for user in queryset.filter(email_confirmed_at__isnull=True))
+        count = sum(user_confirm(user=user) for user in queryset.filter(email_confirmed_at__isnull=True))
         self.message_user(
             request,
             ngettext("Marked %(count)d user as confirmed.", "Marked %(count)d users as confirmed.", count)

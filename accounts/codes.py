@@ -70,6 +70,30 @@ class CodeSent:
     retry_after: int
 
 
+# Where a client keeps the address a log-in code was sent to, for the page that asks for it.
+LOGIN_EMAIL_SESSION_KEY = "accounts_code_login_email"
+
+
+def code_sent_message(*, email, purpose, expires_in):
+    """What the person is told once a code is asked for, by the pages and the API alike."""
+    minutes = max(1, expires_in // 60)
+    if purpose == Purpose.LOGIN:
+        text = ngettext(
+            "If %(email)s belongs to a confirmed account, a log-in code is on its way. "
+            "It works for %(minutes)d minute.",
+            "If %(email)s belongs to a confirmed account, a log-in code is on its way. "
+            "It works for %(minutes)d minutes.",
+            minutes,
+        )
+    else:
+        text = ngettext(
+            "We emailed a code to %(email)s. It works for %(minutes)d minute.",
+            "We emailed a code to %(email)s. It works for %(minutes)d minutes.",
+            minutes,
+        )
+    return text % {"email": email, "minutes": minutes}
+
+
 # ------------------------------------------------------------------------------------------------
 # Public services
 # ------------------------------------------------------------------------------------------------
@@ -131,9 +155,10 @@ def code_send_process(*, email, purpose, ip=None, language=None):
             _mail_code(captcha, code, to=to, language=(user.language if user else None) or language)
             cache.set(_state_key(purpose, email), _state(captcha, code), timeout=ttl + 60)
         elif purpose == Purpose.SIGNUP and user is not None and not locked:
-            from .services import signup_existing_notify  # its owner learns why no code came
+            # Imported here: accounts.signup imports this module (through accounts.confirmation).
+            from .signup import signup_existing_notify
 
-            signup_existing_notify(email=email)
+            signup_existing_notify(email=email)  # its owner learns why no code came
     logger.info("code_send: %s code %s: %s", purpose, captcha.pk, captcha.outcome)
     return captcha
 

@@ -1,7 +1,8 @@
 """Sample data for the previews of the account emails (/dev/emails/, see notifications/previews.py).
 
-Each context has the shape the sender in services.py / codes.py gives it. Users are unsaved and
-the tokens are not real, so a preview never holds a link that works.
+Each context has the shape its sender in the flow modules (signup.py, confirmation.py,
+passwords.py, email_change.py, codes.py, deletion.py) gives it. Users are unsaved and the tokens
+are not real, so a preview never holds a link that works.
 """
 
 from django.urls import reverse
@@ -9,9 +10,9 @@ from django.urls import reverse
 from notifications.dev.previews import email_preview
 
 from .conf import settings
+from .links import duration_text
 from .models import EmailCaptcha, User
 from .origin import origin_context
-from .services import duration_text
 from .tokens import confirm_token_generator, email_change_token_generator, email_revert_token_generator
 
 SAMPLE_USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -14,7 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from .models import AppToken
-from .services import password_reset_send
+from .passwords import password_reset_send
 from .sessions import sessions_end_others
 from .tokens import TokenAddressTaken, TokenInvalid, TokenUsed, email_revert_token_generator
 

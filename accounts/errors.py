@@ -2,7 +2,7 @@
 
 The errors a flow raises are defined beside it and derive from AccountsError:
   tokens.TokenError (TokenInvalid, TokenExpired, TokenUsed, TokenAddressTaken)  a link that cannot be used
-  services.PasswordRequired   the link proves the address, but the password must be chosen again
+  confirmation.PasswordRequired   the link proves the address, but the password must be chosen again
   codes.CodeError (CodeLimited)   also a ValidationError, so a form shows it as a field error
 """
 

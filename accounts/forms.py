@@ -1,4 +1,5 @@
-"""Account forms. They validate and normalise; the services in accounts.services do the work.
+"""Account forms, of every page and of the API. They validate and normalise; the flow modules
+(accounts.signup, accounts.confirmation, accounts.passwords, ...) do the work.
 
 Every text field refuses NUL bytes (Django's CharField does) and over-long input with a field
 error, so bad input never reaches the database as a 500.
@@ -11,9 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from . import deletion
+from .codes import Purpose, code_consume
 from .identity import email_canonical, username_key
 from .languages import language_choices
 from .models import username_validator
+from .passwords import password_reset_code_user
 from .ratelimit import client_ip
 
 EMAIL_MAX_LENGTH = 254
@@ -56,6 +60,14 @@ def email_field(label=None, **attrs):
     )
 
 
+def code_field(label=None, max_length=CODE_MAX_LENGTH):
+    return forms.CharField(
+        label=label or _("Code from the email"),
+        max_length=max_length,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+
 # ------------------------------------------------------------------------------------------------
 # Sign-up
 # ------------------------------------------------------------------------------------------------
@@ -64,7 +76,7 @@ class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
 
     A right code confirms the address at once (`code_verified`). Without one, the form does not
     look the address up at all: whether it has an account is the worker's business
-    (services.signup_process), so sign-up reveals nothing, not even by its timing. Only a right
+    (accounts.signup.signup_process), so sign-up reveals nothing, not even by its timing. Only a right
     code, which proves the visitor owns the address, lets the form say the address has an account
     (`existing_account`, an error). The code is only checked (and so used up) when everything else
     is valid.
@@ -113,8 +125,6 @@ class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
         return cleaned
 
     def _check_code(self, email, code):
-        from accounts.codes import code_consume
-
         ip = client_ip(self.request) if self.request is not None else None
         try:
             code_consume(email=email, purpose="signup", code=code, ip=ip)
@@ -173,7 +183,7 @@ class EmailForm(forms.Form):
 
 class PasswordResetForm(EmailForm):
     """The address to mail a reset link to. Nothing here looks it up: the worker does
-    (services.password_reset_process), so the request costs the same for every address."""
+    (accounts.passwords.password_reset_process), so the request costs the same for every address."""
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):
@@ -193,8 +203,8 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 # ------------------------------------------------------------------------------------------------
 class EmailChangeForm(forms.Form):
     """A new address and the current password. Whether another account has the address is not
-    this form's business: the answer must be the same either way (services.email_change_request
-    tells the two apart by mail)."""
+    this form's business: the answer must be the same either way
+    (accounts.email_change.email_change_request tells the two apart by mail)."""
 
     email = email_field(label=_("New email address"), autofocus=True)
     password = forms.CharField(
@@ -219,6 +229,86 @@ class EmailChangeForm(forms.Form):
         if not self.user.check_password(password):
             raise ValidationError(_("Your password was entered incorrectly."), code="password_incorrect")
         return password
+
+
+# ------------------------------------------------------------------------------------------------
+# Emailed codes: ask for one, log in with one, confirm a new account, reset a password
+# ------------------------------------------------------------------------------------------------
+class CodeRequestForm(forms.Form):
+    email = email_field()
+    purpose = forms.ChoiceField(choices=Purpose.choices, required=False, widget=forms.HiddenInput)
+
+
+class CodeLoginForm(forms.Form):
+    email = email_field()
+    code = code_field(max_length=64)
+
+
+class VerifyCodeForm(forms.Form):
+    code = code_field()
+
+
+class PasswordResetCodeForm(auth_forms.SetPasswordMixin, forms.Form):
+    """email, code and the new password twice. Only the password is checked here (against the
+    account's own rules); the view uses up the code once everything else is right."""
+
+    email = email_field()
+    code = code_field()
+    new_password1, new_password2 = auth_forms.SetPasswordMixin.create_password_fields(
+        label1=_("New password"), label2=_("New password confirmation")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _limit_passwords(self, "new_password1", "new_password2")
+
+    def clean(self):
+        cleaned = super().clean()
+        self.validate_passwords("new_password1", "new_password2")
+        email = cleaned.get("email") or ""
+        user = password_reset_code_user(email=email) if email else None
+        self.validate_password_for_user(user or get_user_model()(email=email), "new_password2")
+        return cleaned
+
+
+# ------------------------------------------------------------------------------------------------
+# Deleting the account
+# ------------------------------------------------------------------------------------------------
+class AccountDeleteForm(forms.Form):
+    """The current password or the code emailed for the deletion; either is checked (and counted
+    against its limits) by accounts.deletion. Over a limit, `retry_after` says for how long."""
+
+    password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Or the code we emailed you"),
+        required=False,
+        max_length=CODE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        self.retry_after = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if not cleaned.get("password") and not cleaned.get("code"):
+            raise ValidationError(_("Enter your password, or the code we emailed you."), code="required")
+        try:
+            deletion.deletion_confirm(user=self.user, password=cleaned.get("password"), code=cleaned.get("code"))
+        except deletion.DeletionError as error:
+            self.retry_after = getattr(error, "retry_after", None)
+            self.add_error("password" if cleaned.get("password") else "code", error)
+        return cleaned
 
 
 # ------------------------------------------------------------------------------------------------

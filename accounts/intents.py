@@ -28,9 +28,9 @@ SWEEP_BATCH = 500
 
 # What carries out each kind: a service called with the row's email and data as keyword arguments.
 HANDLERS = {
-    Intent.Kind.SIGNUP: "accounts.services.signup_process",
-    Intent.Kind.RESET: "accounts.services.password_reset_process",
-    Intent.Kind.RESEND: "accounts.services.confirmation_resend_process",
+    Intent.Kind.SIGNUP: "accounts.signup.signup_process",
+    Intent.Kind.RESET: "accounts.passwords.password_reset_process",
+    Intent.Kind.RESEND: "accounts.confirmation.confirmation_resend_process",
     Intent.Kind.CODE: "accounts.codes.code_send_process",
 }
 

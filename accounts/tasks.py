@@ -2,12 +2,12 @@
 
 from celery import shared_task
 
-from . import intents, services
+from . import intents, signup
 
 
 @shared_task(ignore_result=True)
 def unconfirmed_prune():
-    return services.unconfirmed_prune()
+    return signup.unconfirmed_prune()
 
 
 @shared_task(ignore_result=True)

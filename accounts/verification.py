@@ -1,26 +1,23 @@
 """Email verification by code after sign-up (ACCOUNTS_EMAIL_VERIFICATION_BY_CODE), allauth's
-`email_verification_by_code` flow.
+`email_verification_by_code` flow; accounts.confirmation sends the code.
 
 Sign-up leaves a pending verification in the signing-up client's own session (a browser session or
-an API app token): the address and the sign-up's proof (services.signup_proof: a keyed fingerprint
-of the address and the password hash this client chose). The code works only together with it, so
-the owner of an address cannot be talked into confirming an account someone else made with it and
+an API app token): the address and the sign-up's proof (confirmation.signup_proof: a keyed
+fingerprint of the address and the password hash this client chose). The code works only together
+with it, so the owner of an address cannot be talked into confirming an account someone else made with it and
 keeping their password (the squatting that the link flow answers by asking for a new password).
 A sign-up with an address that has an account leaves a pending verification whose proof matches
 no account: the page looks the same, and no code can complete it.
 """
 
 import hmac
-import logging
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from . import services
-from .codes import CodeError, CodeLimited, Purpose, code_consume, code_send
+from .codes import CodeError, Purpose, code_consume
+from .confirmation import signup_proof, user_confirm
 from .identity import email_canonical_or_none
-
-logger = logging.getLogger(__name__)
 
 PENDING_KEY = "accounts_verify_email"
 
@@ -28,15 +25,6 @@ PENDING_KEY = "accounts_verify_email"
 def verification_pending(*, email, proof):
     """What the signing-up client keeps until the code comes back (JSON-serialisable)."""
     return {"email": email_canonical_or_none(email) or "", "proof": proof or ""}
-
-
-def verification_code_send(*, user, ip=None):
-    """Email a code that confirms `user`'s address. Over a limit nothing is sent, and the person
-    can ask again from the page that waits for the code."""
-    try:
-        code_send(email=user.email, purpose=Purpose.VERIFY_EMAIL, ip=ip, language=user.language)
-    except CodeLimited:
-        logger.info("verification code for user %s not sent: over a limit", user.pk)
 
 
 def email_verify_by_code(*, pending, code, ip=None):
@@ -49,7 +37,7 @@ def email_verify_by_code(*, pending, code, ip=None):
     code_consume(email=email, purpose=Purpose.VERIFY_EMAIL, code=code, ip=ip)
     user = get_user_model()._default_manager.filter(email=email, is_active=True).first()
     proof = pending.get("proof") if isinstance(pending.get("proof"), str) else ""
-    if user is None or not hmac.compare_digest(services.signup_proof(user=user), proof):
+    if user is None or not hmac.compare_digest(signup_proof(user=user), proof):
         raise CodeError(_("That code is wrong or has expired. Check the latest email, or ask for a new code."))
-    services.user_confirm(user=user)
+    user_confirm(user=user)
     return user

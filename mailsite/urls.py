@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.views_language import language_set
+from accounts.views.language import language_set
 from notifications.ops.admin_dashboard import delivery_dashboard
 
 from . import metrics, views

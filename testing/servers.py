@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 NOT_STARTED = {}  # "REDIS_URL" / "DATABASE_URL" -> why no server was started
+# Where Debian and Ubuntu install PostgreSQL's server binaries, off PATH.
+POSTGRES_BIN_DIRS = "/usr/lib/postgresql/*/bin"
 _stops = []
 
 
@@ -34,7 +36,7 @@ def _which(name):
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    candidates = sorted(glob.glob(f"{POSTGRES_BIN_DIRS}/{name}"), reverse=True)
     return candidates[0] if candidates else None
 
 

@@ -7,12 +7,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from ninja import Path, Router, Status
 
-from .. import forms, services
+from .. import email_change as email_change_flow
+from .. import forms
 from ..conf import settings
 from ..deletion import account_delete
 from ..email_revert import email_revert
 from ..models import AppToken
 from ..origin import request_origin
+from ..passwords import password_changed_notify
 from ..sessions import device_describe, session_end, session_list, sessions_end_others
 from ..tokens import TokenError
 from . import schemas as s
@@ -60,7 +62,7 @@ def password_change(request, client: ClientKind, body: s.PasswordChangeIn):
         raise invalid(form)
     with transaction.atomic():
         form.save()
-        services.password_changed_notify(user=user, **request_origin(request))
+        password_changed_notify(user=user, **request_origin(request))
     api_client.password_changed(user)
     return session_out(api_client)
 
@@ -83,7 +85,7 @@ def email_change(request, client: ClientKind, body: s.EmailChangeIn):
         raise invalid(form)
     new_email = form.cleaned_data["email"]
     limit(request, "confirm_resend", key=new_email)
-    services.email_change_request(user=user, new_email=new_email)
+    email_change_flow.email_change_request(user=user, new_email=new_email)
     detail = _(
         "Check the inbox of %(new)s: we sent it an email. Your address stays %(old)s until you open the link in it."
     ) % {"new": new_email, "old": user.email}
@@ -96,7 +98,7 @@ def email_change_confirm(request, client: ClientKind, body: s.KeyIn):
     client_for(request, client)
     limit(request, "confirm")
     try:
-        user = services.email_change_confirm(token=body.key, **request_origin(request))
+        user = email_change_flow.email_change_confirm(token=body.key, **request_origin(request))
     except TokenError as error:
         raise _token_problem(error) from None
     return {"email": user.email}

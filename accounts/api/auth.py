@@ -1,6 +1,6 @@
 """/api/v1/{client}/auth/...: sign-up, codes, log-in and log-out, confirmation, password reset.
 
-Each endpoint does what the matching page does, through the same forms and services, with the
+Each endpoint does what the matching page does, through the same forms and flows, with the
 same limits and the same answer whether or not an address has an account."""
 
 from django.contrib.auth import get_user_model
@@ -9,23 +9,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from ninja import Router, Status
 
-from .. import forms, services
-from ..codes import CodeError, Purpose, code_consume, code_send
+from .. import confirmation, forms
+from ..codes import CodeError, Purpose, code_send, code_sent_message
 from ..conf import settings
-from ..forms_by_code import PasswordResetCodeForm
+from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
 from ..identity import login_key
+from ..login_by_code import login_by_code
 from ..origin import request_origin
-from ..password_reset import (
+from ..passwords import (
     password_reset_by_code,
     password_reset_by_key,
     password_reset_code_send,
     password_reset_key_user,
+    password_reset_request,
 )
 from ..ratelimit import client_ip
+from ..signup import signup_request, user_register
 from ..tokens import TokenError
 from ..verification import PENDING_KEY, email_verify_by_code, verification_pending
-from ..views import SIGNUP_PROOFS_SESSION_KEY
-from ..views_codes import CodeRequestForm, sent_message
 from . import schemas as s
 from .clients import ClientKind, client_for
 from .common import LOGIN_EMAIL_KEY, RESET_EMAIL_KEY, code_problem, language, limit, session_out
@@ -96,7 +97,7 @@ def signup(request, client: ClientKind, body: s.SignupIn):
     data = form.cleaned_data
     if form.code_verified:  # a right code proved the address, and that it has no account
         try:
-            user = services.user_register(
+            user = user_register(
                 email=data["email"],
                 username=data["username"],
                 password=data["password1"],
@@ -110,7 +111,7 @@ def signup(request, client: ClientKind, body: s.SignupIn):
         return Status(200, session_out(api_client))
     # The same work for every address (README, Security): the worker creates the account or mails
     # the owner of an address that has one.
-    proof = services.signup_request(
+    proof = signup_request(
         email=data["email"], username=data["username"], password=data["password1"], language=language()
     )
     proofs = list(api_client.state.get(SIGNUP_PROOFS_SESSION_KEY, []))[-4:]
@@ -130,9 +131,9 @@ def email_verify(request, client: ClientKind, body: s.VerifyKeyIn):
     limit(request, "confirm")
     proofs = api_client.peek().get(SIGNUP_PROOFS_SESSION_KEY, [])
     try:
-        user = services.email_confirm_check(token=body.key)
+        user = confirmation.email_confirm_check(token=body.key)
         new_password = None
-        if services.confirm_needs_password(user=user, proofs=proofs):
+        if confirmation.confirm_needs_password(user=user, proofs=proofs):
             if not body.password:
                 raise field_problem(
                     "password", _("Choose a new password to confirm this address."), "password_required"
@@ -141,10 +142,10 @@ def email_verify(request, client: ClientKind, body: s.VerifyKeyIn):
             if not form.is_valid():
                 raise invalid(form)
             new_password = body.password
-        services.email_confirm(token=body.key, proofs=proofs, new_password=new_password)
+        confirmation.email_confirm(token=body.key, proofs=proofs, new_password=new_password)
     except TokenError as error:
         raise _token_problem(error) from None
-    except services.PasswordRequired:
+    except confirmation.PasswordRequired:
         raise field_problem(
             "password", _("Choose a new password to confirm this address."), "password_required"
         ) from None
@@ -171,7 +172,7 @@ def email_verify_resend(request, client: ClientKind, body: s.EmailIn):
     if not form.is_valid():
         raise invalid(form)
     limit(request, "confirm_resend", key=form.cleaned_data["email"])
-    services.confirmation_resend(email=form.cleaned_data["email"])
+    confirmation.confirmation_resend(email=form.cleaned_data["email"])
     by = "code" if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE else "link"
     return Status(202, {"detail": _("If this address needs confirming, a new message is on its way."), "by": by})
 
@@ -184,7 +185,7 @@ def code_request(request, client: ClientKind, body: s.CodeRequestIn):
     """A code for sign-up (type it with the sign-up), log-in, confirming an address after sign-up,
     or a password reset. The answer is the same whether or not the address has an account."""
     api_client = client_for(request, client)
-    form = CodeRequestForm({"email": body.email, "purpose": body.purpose})
+    form = forms.CodeRequestForm({"email": body.email, "purpose": body.purpose})
     if not form.is_valid():
         raise invalid(form)
     email, purpose = form.cleaned_data["email"], form.cleaned_data["purpose"] or Purpose.SIGNUP
@@ -196,27 +197,23 @@ def code_request(request, client: ClientKind, body: s.CodeRequestIn):
     if state_key:
         api_client.state[state_key] = email
         api_client.changed()
-    body = {"detail": sent_message(email, purpose, sent.expires_in), "expires_in": sent.expires_in}
+    body = {
+        "detail": code_sent_message(email=email, purpose=purpose, expires_in=sent.expires_in),
+        "expires_in": sent.expires_in,
+    }
     return Status(202, {**body, "retry_after": sent.retry_after, "session_token": api_client.session_token})
 
 
 @router.post("/{client}/auth/code/login", response=s.SessionOut, summary="Log in with a code")
 def code_login(request, client: ClientKind, body: s.CodeLoginIn):
     api_client = client_for(request, client)
-    form = CodeRequestForm({"email": body.email, "purpose": Purpose.LOGIN})
+    form = forms.CodeRequestForm({"email": body.email, "purpose": Purpose.LOGIN})
     if not form.is_valid():
         raise invalid(form)
-    email = form.cleaned_data["email"]
     try:
-        code_consume(email=email, purpose=Purpose.LOGIN, code=body.code, ip=client_ip(request))
+        user = login_by_code(email=form.cleaned_data["email"], code=body.code, ip=client_ip(request))
     except CodeError as error:
         raise code_problem(error) from None
-    users = get_user_model()._default_manager
-    user = users.filter(email=email, is_active=True, email_confirmed_at__isnull=False).first()
-    if user is None:  # deactivated since the code was sent
-        raise field_problem(
-            "code", _("That code is wrong or has expired. Check the latest email, or ask for a new code."), "invalid"
-        )
     api_client.login(user)
     return session_out(api_client)
 
@@ -236,7 +233,7 @@ def password_request(request, client: ClientKind, body: s.EmailIn):
     limit(request, "password_reset", key=email)
     detail = _("If the address has an account, we emailed it what it needs to choose a new password.")
     if not settings.ACCOUNTS_PASSWORD_RESET_BY_CODE:
-        services.password_reset_request(email=email)  # the worker looks the address up
+        password_reset_request(email=email)  # the worker looks the address up
         return Status(202, {"detail": detail, "by": "link"})
     try:
         password_reset_code_send(email=email, ip=client_ip(request), language=language())
@@ -268,7 +265,7 @@ def password_reset(request, client: ClientKind, body: s.ResetKeyIn):
 def password_reset_code(request, client: ClientKind, body: s.ResetCodeIn):
     api_client = client_for(request, client)
     data = {"email": body.email, "code": body.code, "new_password1": body.password, "new_password2": body.password}
-    form = PasswordResetCodeForm(data)
+    form = forms.PasswordResetCodeForm(data)
     if not form.is_valid():
         raise invalid(form)
     try:

@@ -2,13 +2,12 @@
 
 from django.utils.translation import get_language
 
+from ..codes import LOGIN_EMAIL_SESSION_KEY as LOGIN_EMAIL_KEY
 from ..codes import CodeLimited
+from ..passwords import RESET_EMAIL_SESSION_KEY as RESET_EMAIL_KEY
 from ..ratelimit import client_ip, ratelimit_consume
 from ..verification import PENDING_KEY
 from .problems import field_problem, limited
-
-LOGIN_EMAIL_KEY = "accounts_code_login_email"  # the key views_codes keeps it under, too
-RESET_EMAIL_KEY = "accounts_reset_code_email"
 
 
 def limit(request, action, key=None):

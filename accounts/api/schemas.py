@@ -1,5 +1,5 @@
 """Request and response bodies of the account API. Lengths are bounds only: the forms and
-services validate the values, so the pages and the API refuse the same input."""
+flows validate the values, so the pages and the API refuse the same input."""
 
 from typing import Literal
 

@@ -240,6 +240,51 @@ def test_no_log_in_for_an_account_deactivated_after_the_code_was_sent(user_facto
     assert response.status_code == 200 and "_auth_user_id" not in client.session
 
 
+def test_log_in_by_code_answers_json_callers_with_the_field_errors(user_factory, client, outbox):
+    response = client.post("/accounts/login/code/", {"email": "not-an-address"}, headers=JSON)
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["email"]
+    user_factory("jsonlogin@example.com")
+    client.post("/accounts/login/code/", {"email": "jsonlogin@example.com"})
+    code = code_from(outbox, "jsonlogin@example.com")
+    data = {"email": "jsonlogin@example.com", "code": other_code(code)}
+    response = client.post("/accounts/login/code/confirm/", data, headers=JSON)
+    assert response.status_code == 400
+    assert response.json()["errors"]["code"][0]["code"] == "invalid"
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_deactivated_account_and_a_wrong_code_get_the_same_json_answer(user_factory, client, outbox):
+    answers = []
+    for address, deactivate in (("wrongcode@example.com", False), ("gone@example.com", True)):
+        user = user_factory(address)
+        client.post("/accounts/login/code/", {"email": address})
+        code = code_from(outbox, address)
+        if deactivate:
+            get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+        else:
+            code = other_code(code)
+        response = client.post("/accounts/login/code/confirm/", {"email": address, "code": code}, headers=JSON)
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 400 and answers[0][1]["errors"]["code"][0]["code"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/code/",
+        "/accounts/login/code/",
+        "/accounts/login/code/confirm/",
+        "/accounts/confirm/code/",
+        "/accounts/password/reset/code/",
+    ],
+)
+def test_code_pages_answer_other_methods_with_405(client, path):
+    for method in (client.put, client.delete, client.head, client.options):
+        response = method(path)
+        assert response.status_code == 405 and response["Allow"] == "GET, POST"
+
+
 def test_checking_codes_too_fast_is_429(client, settings, outbox):
     settings.ACCOUNTS_RATE_LIMITS = {**app_settings.ACCOUNTS_RATE_LIMITS, "code_verify": "3/m/key"}
     with time_machine.travel(MORNING, tick=False):

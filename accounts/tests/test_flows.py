@@ -205,14 +205,15 @@ def test_resend_button_on_the_login_page_sends_a_link(user_factory, client, outb
 
 
 def test_confirmation_mail_is_in_the_users_language(user_factory, outbox, monkeypatch):
-    from accounts import services
+    from accounts import confirmation, passwords
 
     seen = []
-    real = services.email_send
-    monkeypatch.setattr(services, "email_send", lambda **kw: seen.append(kw["language"]) or real(**kw))
+    real = confirmation.email_send
+    for flow in (confirmation, passwords):
+        monkeypatch.setattr(flow, "email_send", lambda **kw: seen.append(kw["language"]) or real(**kw))
     user = user_factory(confirmed=False, language="zh-hans")
-    services.confirmation_send(user=user)
-    services.password_changed_notify(user=user)
+    confirmation.confirmation_send(user=user)
+    passwords.password_changed_notify(user=user)
     assert seen == ["zh-hans", "zh-hans"]
 
 

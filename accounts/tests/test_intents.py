@@ -115,14 +115,13 @@ def test_worker_creates_a_new_account_and_tells_an_existing_owner(accounts, post
 
 
 def test_browser_that_signed_up_keeps_its_password_at_confirmation(postgres, redis_cache, client):
-    from accounts import services
-    from accounts.views import SIGNUP_PROOFS_SESSION_KEY
+    from accounts.confirmation import SIGNUP_PROOFS_SESSION_KEY, confirm_needs_password
 
     signup(client, FREE)
     process_all()
     user = get_user_model().objects.get(email=FREE)
     # The proof made in the request, from the hash, matches the account the worker created.
-    assert not services.confirm_needs_password(user=user, proofs=client.session[SIGNUP_PROOFS_SESSION_KEY])
+    assert not confirm_needs_password(user=user, proofs=client.session[SIGNUP_PROOFS_SESSION_KEY])
 
 
 def test_worker_mails_reset_and_resend_only_where_an_account_can_use_them(accounts, postgres, redis_cache):

@@ -4,8 +4,8 @@ change from the old address even after a thief changed the password (accounts.em
 import pytest
 from django.test import Client
 
-from accounts import services
 from accounts.origin import user_agent_describe
+from accounts.passwords import password_changed_notify
 
 from .api_helpers import ApiClient
 from .support import NEW_PASSWORDS, PASSWORD, html_of, link_path
@@ -87,7 +87,7 @@ def test_api_password_change_notice_carries_the_app(user_factory, outbox):
 
 
 def test_other_callers_still_get_a_notice_without_request_details(user_factory, outbox):
-    services.password_changed_notify(user=user_factory())
+    password_changed_notify(user=user_factory())
     assert "unknown" in outbox.last_to("ada@example.com").body
 
 

@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from accounts import services
 from accounts.forms import SignupForm
+from accounts.signup import user_register
 from notifications.models import OutboundEmail
 
 from .support import PASSWORD  # noqa: F401
@@ -31,9 +31,9 @@ def test_database_refuses_case_variants(user_factory, postgres, email, username)
 def test_service_refuses_case_variants_and_sends_nothing(user_factory, postgres):
     user_factory()
     with pytest.raises(IntegrityError):
-        services.user_register(email="new@example.com", username="ADA", password=PASSWORD)
+        user_register(email="new@example.com", username="ADA", password=PASSWORD)
     with pytest.raises(IntegrityError):
-        services.user_register(email="Ada@Example.com", username="newbie", password=PASSWORD)
+        user_register(email="Ada@Example.com", username="newbie", password=PASSWORD)
     assert get_user_model().objects.count() == 1
     assert not OutboundEmail.objects.exists()  # the mail was in the rolled-back transaction
 

@@ -151,15 +151,15 @@ def english_request():
 
 
 def test_account_emails_are_in_the_recipients_language(user_factory, english_request, outbox, redis_cache):
-    from accounts import codes, services
+    from accounts import codes, confirmation, email_change, passwords, signup
 
     user = user_factory(language="zh-hans")
     user.email_confirmed_at = None
     user.save()
-    services.confirmation_send(user=user)
-    services.signup_existing_notify(email=user.email)
-    services.password_changed_notify(user=user)
-    services.email_change_request(user=user, new_email="ada.new@example.com")
+    confirmation.confirmation_send(user=user)
+    signup.signup_existing_notify(email=user.email)
+    passwords.password_changed_notify(user=user)
+    email_change.email_change_request(user=user, new_email="ada.new@example.com")
 
     sent = outbox.deliver()
 
@@ -181,12 +181,12 @@ def test_account_emails_are_in_the_recipients_language(user_factory, english_req
 
 
 def test_email_change_notice_is_in_the_recipients_language(user_factory, english_request, outbox):
-    from accounts import services
+    from accounts.email_change import email_change_confirm
     from accounts.tokens import email_change_token_generator
 
     user = user_factory(language="zh-hans")
     token = email_change_token_generator.make_token(user=user, email="ada.new@example.com")
-    services.email_change_confirm(token=token)
+    email_change_confirm(token=token)
 
     notice = outbox.last_to("ada@example.com")
     assert notice.subject == "您 mailsite 账户的邮箱地址已更改"
@@ -322,10 +322,10 @@ def test_switching_saves_a_logged_in_users_email_language(user_factory, client, 
 
     user.refresh_from_db()
     assert user.language == "zh-hans"
-    from accounts import services
+    from accounts.passwords import password_changed_notify
 
     with translation.override("en"):
-        services.password_changed_notify(user=user)
+        password_changed_notify(user=user)
     assert outbox.last_to(user.email).subject == "您的 mailsite 密码已修改"
 
 
