@@ -31,7 +31,7 @@ class Malformed(NotificationsError):
     pass
 
 
-class Replayed(AnymailWebhookValidationFailure):
+class Replayed(NotificationsError, AnymailWebhookValidationFailure):
     """A Mailgun token seen before: its events are recorded already, or it is a captured post."""
 
 
