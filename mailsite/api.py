@@ -7,8 +7,9 @@ document cannot drift from the code; schemathesis then checks the live API again
 
 from accounts.api import account, auth
 from accounts.api.clients import client_auth
-from accounts.api.problems import ProblemAPI
+from accounts.api.problems import ProblemAPI, problem_response
 from notifications import api as notifications_api
+from notifications.follows.limits import FollowLimited
 
 api = ProblemAPI(
     title="mailsite API",
@@ -29,3 +30,8 @@ api.add_router("", account.router)
 api.add_router("", auth.router)
 api.add_router("", notifications_api.public)
 api.add_router("", notifications_api.member, auth=client_auth)
+
+
+@api.exception_handler(FollowLimited)
+def follow_limited(request, exc):
+    return problem_response(429, exc.message, code="rate_limited", retry_after=exc.retry_after)

@@ -2,7 +2,8 @@
 
 `public` needs no log-in. `member` endpoints act as the logged-in person: the project mounts them
 with its clients' authentication (request.auth is the user) under /{client}/. Errors raise
-ninja's HttpError and Http404, which the project's API answers as problem details.
+ninja's HttpError and Http404, and follows over their limit raise follows.limits.FollowLimited, which
+the project's API answers as problem details (a 429 with Retry-After).
 """
 
 from typing import Literal
@@ -15,6 +16,7 @@ from ninja import Field, Path, Query, Router, Schema
 from ninja.errors import HttpError
 
 from .follows import services as follows
+from .follows.limits import follow_limit_consume
 from .models import Follow
 from .users import user_info, users_confirmed
 
@@ -165,6 +167,7 @@ def follow(request, client: ClientKind, username: str = Username):
     person = _person(username)
     if not user_info(request.auth).email_confirmed:
         raise HttpError(403, _("Confirm your email address before following people."))
+    follow_limit_consume(user=request.auth)
     try:
         _follow, created = follows.follow_create(follower=request.auth, followed=person)
     except follows.FollowError as error:
@@ -175,6 +178,7 @@ def follow(request, client: ClientKind, username: str = Username):
 @member.delete("/{client}/users/{username}/follow", response=FollowOut, summary="Unfollow someone")
 def unfollow(request, client: ClientKind, username: str = Username):
     person = _person(username)
+    follow_limit_consume(user=request.auth)
     return {"following": False, "changed": follows.follow_delete(follower=request.auth, followed=person)}
 
 

@@ -78,6 +78,9 @@ DEFAULTS = {
     "NOTIFICATIONS_FOLLOW_REALERT_AFTER": 24 * 3600,
     "NOTIFICATIONS_FOLLOW_DIGEST_NAMES": 3,
     "NOTIFICATIONS_FOLLOW_SWEEP_AFTER": 60,
+    # Follows and unfollows one person may make, on the pages and the API together (follows/limits.py):
+    # "<count>/<period>" rules joined by commas, period s|m|h|d or seconds; "" turns the limit off.
+    "NOTIFICATIONS_FOLLOW_RATE_LIMIT": "30/m,300/h",
     # Alerts (alerts.py): seconds the oldest queued row may wait; bounced / sent over the last
     # hour; and the fewest sent in that hour for a bounce-rate verdict.
     "NOTIFICATIONS_ALERT_QUEUE_AGE": 900,

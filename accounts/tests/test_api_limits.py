@@ -4,6 +4,7 @@ and hits through either door count in the same buckets."""
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts.conf import DEFAULTS
@@ -57,3 +58,23 @@ def test_signup_loop_from_one_ip_is_stopped(settings):
         for n in range(5)
     ]
     assert statuses == [202, 202, 202, 429, 429]
+
+
+@pytest.mark.parametrize("kind", ["browser", "app"])
+def test_a_follow_loop_is_stopped_with_retry_after(kind, user_factory, settings):
+    """Follow and unfollow share one window per person, on the pages and through the API."""
+    settings.NOTIFICATIONS_FOLLOW_RATE_LIMIT = "4/m"
+    user_factory("ada@example.com")
+    user_factory("bob@example.com")
+    api = ApiClient(kind)
+    assert api.post("/auth/login", {"login": "ada", "password": PASSWORD}).status_code == 200
+    calls = [("post", "/users/bob/follow"), ("delete", "/users/bob/follow")] * 3
+    statuses = [api.call(method, path).status_code for method, path in calls]
+    assert statuses == [200] * 4 + [429] * 2
+    response = api.post("/users/bob/follow")
+    assert response.status_code == 429 and response["Content-Type"] == "application/problem+json"
+    body = json.loads(response.content)
+    assert body["code"] == "rate_limited" and body["retry_after"] == int(response["Retry-After"]) > 0
+    page = Client()
+    page.force_login(get_user_model().objects.get(username="ada"))
+    assert page.post("/u/bob/follow/").status_code == 429  # the pages count in the same window

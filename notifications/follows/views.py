@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from ..models import Follow
 from ..users import user_info, users_confirmed
 from . import services as follows
+from .limits import FollowLimited, follow_limit_consume
 
 PAGE_SIZE = 50
 
@@ -100,8 +101,9 @@ def _people_page(request, person, people, title, empty):
 
 
 def _follow_action(view):
-    """POST only, an existing person (404), logged in (else log-in, back to the profile), and a
-    confirmed address; then run `view` and go back to the profile."""
+    """POST only, an existing person (404), logged in (else log-in, back to the profile), a
+    confirmed address, and within the follow rate limit (else a 429 page with Retry-After); then
+    run `view` and go back to the profile."""
 
     @require_POST
     @wraps(view)
@@ -112,11 +114,22 @@ def _follow_action(view):
             return redirect_to_login(profile_url)
         if not user_info(request.user).email_confirmed:
             messages.error(request, _("Confirm your email address before following people."))
-        else:
-            view(request, person)
+            return redirect(profile_url)
+        try:
+            follow_limit_consume(user=request.user)
+        except FollowLimited as error:
+            return _limited(request, person, error)
+        view(request, person)
         return redirect(profile_url)
 
     return wrapper
+
+
+def _limited(request, person, error):
+    context = {"person": person, "message": error.message}
+    response = render(request, "notifications/follow_limited.html", context, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @_follow_action

@@ -126,6 +126,25 @@ def test_following_yourself_is_refused(as_alice):
     assert not Follow.objects.exists()
 
 
+@pytest.mark.usefixtures("redis_client")
+def test_following_and_unfollowing_too_fast_is_a_429_page_with_retry_after(
+    as_alice, alice, bob, user_factory, settings
+):
+    settings.NOTIFICATIONS_FOLLOW_RATE_LIMIT = "3/m"
+    carol = user_factory("carol")
+    statuses = [as_alice.post(path).status_code for path in ("/u/bob/follow/", "/u/bob/unfollow/", "/u/bob/follow/")]
+    assert statuses == [302, 302, 302]
+    for path in ("/u/bob/unfollow/", "/u/carol/follow/"):  # one window for every follow and unfollow
+        response = as_alice.post(path)
+        assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 60
+        page = response.content.decode()
+        assert "You have followed and unfollowed too often" in page and f"{response['Retry-After']} seconds" in page
+    assert list(Follow.objects.values_list("follower", "followed")) == [(alice.pk, bob.pk)]
+    # Somebody else has a window of their own.
+    as_alice.force_login(carol)
+    assert as_alice.post("/u/bob/follow/").status_code == 302
+
+
 def test_unconfirmed_accounts_cannot_follow(user_factory, client, bob):
     client.force_login(user_factory("newbie", confirmed=False))
     for action in ("follow", "unfollow"):
