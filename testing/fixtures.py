@@ -352,3 +352,60 @@ class Outbox:
 @pytest.fixture
 def outbox(db, mailoutbox):
     return Outbox()
+
+
+class ReceivedMail:
+    """One message as the SMTP server received it: the envelope's recipients, the raw bytes, and
+    what a mail client shows after parsing those bytes (subject, text body, HTML body)."""
+
+    def __init__(self, record):
+        from email import message_from_bytes, policy
+
+        self.rcpt_tos = record["rcpt_tos"]
+        self.raw = record["raw"]
+        self.message = message_from_bytes(self.raw, policy=policy.default)
+        self.subject = self.message["Subject"]
+        self.body = self.message.get_body(("plain",)).get_content()
+        html = self.message.get_body(("html",))
+        self.html = html.get_content() if html is not None else None
+
+
+class SMTPInbox:
+    """The outbox delivered through the real transport code (delivery.deliver_many, Django's SMTP
+    backend) to the loopback aiosmtpd server, and read back from the bytes that server received,
+    as a front end's user reads their mail. A real worker does the same in the *_worker tests."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def deliver(self):
+        from notifications.models import OutboundEmail
+        from notifications.outbox import delivery
+
+        queued = OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED)
+        ids = list(queued.values_list("pk", flat=True))
+        before = len(self.server.messages)
+        delivery.deliver_many(ids)
+        sent = OutboundEmail.objects.filter(pk__in=ids, status=OutboundEmail.Status.SENT).count()
+        return self.server.wait_for(before + sent)
+
+    def messages_to(self, address):
+        return [ReceivedMail(record) for record in self.deliver() if address in record["rcpt_tos"]]
+
+    def last_to(self, address):
+        found = self.messages_to(address)
+        assert found, f"the SMTP server received no email to {address}"
+        return found[-1]
+
+
+@pytest.fixture
+def smtp_inbox(db, smtp_server):
+    """Mail goes out through SMTP to `smtp_server`; read it with smtp_inbox.last_to(address)."""
+    from notifications.outbox import delivery
+
+    transport = {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}
+    transport["OPTIONS"] = {"host": "127.0.0.1", "port": smtp_server.port}
+    delivery.transport_reset()
+    with override_settings(MAILERS={**OUTBOX_MAILERS, "transport": transport}):
+        yield SMTPInbox(smtp_server)
+        delivery.transport_reset()

@@ -1,8 +1,13 @@
-"""Both kinds of API client, as a front end drives them."""
+"""Both kinds of API client, as a front end drives them, and its user reading their mail: codes and
+links come out of the messages the loopback SMTP server received (the `smtp_inbox` fixture)."""
 
 import json
+import re
+from urllib.parse import urlsplit
 
 from django.test import Client
+
+from .support import links_in
 
 BASE = "/api/v1"
 
@@ -46,3 +51,22 @@ class ApiClient:
 
     def get(self, path, **kwargs):
         return self.call("get", path, **kwargs)
+
+
+def code_in(inbox, address):
+    """The code in the latest mail to `address`, read as a person would: the line that is only
+    digits, in the text the SMTP server received, and the same code in its HTML."""
+    message = inbox.last_to(address)
+    found = [line.strip() for line in message.body.splitlines() if re.fullmatch(r"\s*\d{4,12}\s*", line)]
+    assert len(found) == 1, message.body
+    assert message.html is None or found[0] in message.html
+    return found[0]
+
+
+def link_key(inbox, address, prefix):
+    """The last path segment(s) of the one link to `prefix` in the latest mail to `address`, as the
+    SMTP server received it; the HTML body links to the same place."""
+    message = inbox.last_to(address)
+    (link,) = set(links_in(message.body, prefix))
+    assert message.html is None or set(links_in(message.html, prefix)) == {link}
+    return urlsplit(link).path[len(prefix) :].strip("/")

@@ -231,12 +231,12 @@ def test_settings_with_a_bad_body_are_400_problems(kind, alice, data):
 # ------------------------------------------------------------------------------------------------
 # One-click unsubscribe, with the token from a real alert email
 # ------------------------------------------------------------------------------------------------
-def alert_token(outbox, follower, recipient):
-    """Follow through the API, let the alert go out, and take the token from the raw message's
-    List-Unsubscribe header, as a mail provider does."""
-    logged_in("app", follower).post(f"/users/{recipient.username}/follow")
+def alert_token(smtp_inbox, follower, recipient, kind="app"):
+    """Follow through the API, let the alert go out through SMTP, and take the token from the
+    List-Unsubscribe header of the message the SMTP server received, as a mail provider does."""
+    logged_in(kind, follower).post(f"/users/{recipient.username}/follow")
     follows.follower_alerts_process(recipient_id=recipient.pk)
-    message = outbox.last_to(recipient.email).message()
+    message = smtp_inbox.last_to(recipient.email).message
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     (token,) = re.fullmatch(
         r"<https?://[^>]*/notifications/unsubscribe/([^/>]+)/>", message["List-Unsubscribe"]
@@ -244,8 +244,9 @@ def alert_token(outbox, follower, recipient):
     return token
 
 
-def test_one_click_unsubscribe_with_the_token_alone(alice, bob, outbox):
-    token = alert_token(outbox, alice, bob)
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_click_unsubscribe_with_the_token_alone(kind, alice, bob, smtp_inbox):
+    token = alert_token(smtp_inbox, alice, bob, kind)
     anyone = ApiClient("app")  # no log-in, no cookie, no CSRF token
     seen = anyone.get(f"/notifications/unsubscribe?token={token}", client_path=False)
     assert seen.body == {"username": "bob", "follower_emails": True}
@@ -256,11 +257,11 @@ def test_one_click_unsubscribe_with_the_token_alone(alice, bob, outbox):
     assert (
         anyone.post("/notifications/unsubscribe", {"token": token}, client_path=False).body["follower_emails"] is False
     )
-    assert logged_in("browser", bob).get("/notifications/settings").body["follower_emails"] is False
+    assert logged_in(kind, bob).get("/notifications/settings").body["follower_emails"] is False
 
 
-def test_a_browser_needs_no_csrf_token_to_unsubscribe(alice, bob, outbox):
-    token = alert_token(outbox, alice, bob)
+def test_a_browser_needs_no_csrf_token_to_unsubscribe(alice, bob, smtp_inbox):
+    token = alert_token(smtp_inbox, alice, bob, "browser")
     response = ApiClient("browser").http.post(
         f"{BASE}/notifications/unsubscribe", json.dumps({"token": token}), "application/json"
     )
@@ -282,10 +283,10 @@ def test_a_bad_unsubscribe_token_is_a_4xx_problem(bob, token):
     assert follows.alerts_wanted(user=bob) is True
 
 
-def test_a_tampered_or_foreign_token_unsubscribes_nobody(alice, bob, outbox):
+def test_a_tampered_or_foreign_token_unsubscribes_nobody(alice, bob, smtp_inbox):
     from django.core import signing
 
-    token = alert_token(outbox, alice, bob)
+    token = alert_token(smtp_inbox, alice, bob)
     anyone = ApiClient("app")
     other_salt = signing.dumps({"u": bob.pk, "k": "follower_emails"}, salt="another.purpose", compress=True)
     for bad in (token[:-2] + ("xx" if not token.endswith("xx") else "yy"), other_salt):
