@@ -3,7 +3,8 @@ at /api/v1/openapi.json and a documentation page at /api/v1/docs (assets served 
 static files). A breaking change gets /api/v2/.
 
 django-ninja generates the schema from the type hints the endpoints are written with, so the
-document cannot drift from the code; schemathesis then checks the live API against it."""
+document cannot drift from the code; schemathesis then checks the live API against it, following
+the OpenAPI links below from one operation to the next as a client would (its stateful phase)."""
 
 from accounts.api import account, auth
 from accounts.api.clients import client_auth
@@ -11,7 +12,146 @@ from accounts.api.problems import ProblemAPI, problem_response
 from notifications import api as notifications_api
 from notifications.follows.limits import FollowLimited
 
-api = ProblemAPI(
+PREFIX = "/api/v1"
+CLIENT = {"client": "$request.path.client"}
+# What log-in answers an app client with, for the requests that follow it.
+NEW_SESSION = {**CLIENT, "header.X-Session-Token": "$response.body#/session_token"}
+
+
+def _link(source, status, target, parameters=None, body=None):
+    """An OpenAPI link from the `status` answer of `source` ("METHOD /path" under /api/v1) to
+    `target`, with runtime expressions for the target's parameters and request body."""
+    return {"source": source, "status": status, "target": target, "parameters": parameters or {}, "body": body}
+
+
+# Where a client goes next with what an answer gave it. The apps do not know each other's
+# operations; the project, which assembles them, does.
+LINKS = [
+    # Sign up, then confirm the address (by code, or ask for another mail), then log in.
+    _link("POST /{client}/auth/signup", 202, "POST /{client}/auth/email/verify/code", NEW_SESSION),
+    _link(
+        "POST /{client}/auth/signup",
+        202,
+        "POST /{client}/auth/email/verify/resend",
+        CLIENT,
+        {"email": "$request.body#/email"},
+    ),
+    _link(
+        "POST /{client}/auth/signup",
+        202,
+        "POST /{client}/auth/login",
+        CLIENT,
+        {"login": "$request.body#/username", "password": "$request.body#/password"},
+    ),
+    _link("POST /{client}/auth/signup", 200, "GET /{client}/auth/session", NEW_SESSION),
+    # Ask for a code, then use it.
+    _link(
+        "POST /{client}/auth/code/request",
+        202,
+        "POST /{client}/auth/code/login",
+        CLIENT,
+        {"email": "$request.body#/email"},
+    ),
+    _link(
+        "POST /{client}/auth/password/request",
+        202,
+        "POST /{client}/auth/password/reset/code",
+        CLIENT,
+        {"email": "$request.body#/email"},
+    ),
+    # Log in, then look at the session, the sessions list (and end one), and one's own profile.
+    _link("POST /{client}/auth/login", 200, "GET /{client}/auth/session", NEW_SESSION),
+    _link("POST /{client}/auth/login", 200, "GET /{client}/account/sessions", NEW_SESSION),
+    _link(
+        "POST /{client}/auth/login",
+        200,
+        "GET /{client}/users/{username}",
+        {**NEW_SESSION, "username": "$response.body#/user/username"},
+    ),
+    _link(
+        "POST /{client}/auth/login",
+        200,
+        "GET /users/{username}/followers",
+        {"username": "$response.body#/user/username"},
+    ),
+    _link(
+        "GET /{client}/account/sessions",
+        200,
+        "DELETE /{client}/account/sessions/{session_id}",
+        {**CLIENT, "session_id": "$response.body#/0/id", "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link("POST /{client}/account/email/change", 202, "POST /{client}/account/email/change/confirm", CLIENT),
+    # A profile, its lists, and following back someone from a list; then unfollowing.
+    _link(
+        "GET /{client}/users/{username}",
+        200,
+        "GET /users/{username}/followers",
+        {"username": "$response.body#/username"},
+    ),
+    _link(
+        "GET /{client}/users/{username}",
+        200,
+        "GET /users/{username}/following",
+        {"username": "$response.body#/username"},
+    ),
+    _link("GET /users/{username}", 200, "GET /users/{username}/followers", {"username": "$response.body#/username"}),
+    _link("GET /users/{username}", 200, "GET /users/{username}/following", {"username": "$response.body#/username"}),
+    _link(
+        "GET /users/{username}/followers",
+        200,
+        "POST /{client}/users/{username}/follow",
+        {"client": "app", "username": "$response.body#/results/0/username"},
+    ),
+    _link(
+        "POST /{client}/users/{username}/follow",
+        200,
+        "DELETE /{client}/users/{username}/follow",
+        {**CLIENT, "username": "$request.path.username"},
+    ),
+    _link(
+        "POST /{client}/users/{username}/follow",
+        200,
+        "GET /{client}/users/{username}",
+        {**CLIENT, "username": "$request.path.username"},
+    ),
+    _link(
+        "DELETE /{client}/users/{username}/follow",
+        200,
+        "POST /{client}/users/{username}/follow",
+        {**CLIENT, "username": "$request.path.username"},
+    ),
+    # Settings, and the unsubscribe page's button.
+    _link("PUT /{client}/notifications/settings", 200, "GET /{client}/notifications/settings", CLIENT),
+    _link(
+        "GET /notifications/unsubscribe",
+        200,
+        "POST /notifications/unsubscribe",
+        None,
+        {"token": "$request.query.token"},
+    ),
+]
+
+
+class MailsiteAPI(ProblemAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        operations = {
+            f"{method.upper()} {path.removeprefix(PREFIX)}": operation
+            for path, methods in schema["paths"].items()
+            for method, operation in methods.items()
+        }
+        for link in LINKS:
+            source, target = operations[link["source"]], operations[link["target"]]  # KeyError: a stale link
+            definition = {"operationId": target["operationId"], "parameters": link["parameters"]}
+            if link["body"] is not None:
+                definition["requestBody"] = link["body"]
+            name = target["operationId"].rsplit("_api_", 1)[-1]
+            links = source["responses"][link["status"]].setdefault("links", {})
+            links[name] = definition
+        return schema
+
+
+api = MailsiteAPI(
     title="mailsite API",
     version="1",
     description=(
