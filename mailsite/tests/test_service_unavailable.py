@@ -186,3 +186,26 @@ def test_the_503_page_and_settings(client, redis_that_stops):
     )
     assert response.status_code == 503
     assert BRIEFLY not in response.content.decode()  # translated like any other page
+
+
+def test_follows_with_redis_down_are_503s_and_follow_nobody(client, ada, redis_that_stops):
+    """The follow limit fails closed too: the page and the API answer 503, and no row is written."""
+    from django.utils import timezone
+
+    from notifications.models import Follow
+
+    get_user_model().objects.create_user(
+        username="bob", email="bob@example.com", password=PASSWORD, email_confirmed_at=timezone.now()
+    )
+    login = client.post("/api/v1/app/auth/login", {"login": "ada", "password": PASSWORD}, "application/json")
+    token = login.json()["session_token"]
+    client.force_login(ada)
+    assert client.post("/u/bob/follow/").status_code == 302
+    assert client.post("/u/bob/unfollow/").status_code == 302
+    assert redis_that_stops.client.keys("notifications:rl:*")  # the window is counted in this Redis
+    redis_that_stops.stop()
+    assert_unavailable_page(client.post("/u/bob/follow/"))
+    response = client.post("/api/v1/app/users/bob/follow", headers={"X-Session-Token": token})
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    assert response["Content-Type"] == "application/problem+json"
+    assert not Follow.objects.exists()
