@@ -202,6 +202,8 @@ def deliver_many(pks, *, alias=None):
     """Deliver the due rows among `pks` (tests, and tasks published before the doorbell).
     Returns {pk: status}."""
     pks = list(pks)
+    if not pks:  # `pk__in=[]` cannot be compiled into the claim's one statement
+        return {}
     now = timezone.now()
     due = OutboundEmail.objects.filter(pk__in=pks, status=Status.QUEUED, next_attempt_at__lte=now).order_by("pk")
     with _commits_without_waiting_for_disk():

@@ -13,8 +13,9 @@ def test_outbox_deliver_refuses_anything_but_a_list_of_ids(db, ids):
         tasks.outbox_deliver.run(ids)
 
 
-def test_outbox_deliver_with_ids_that_do_not_exist_does_nothing(db, mailoutbox):
-    tasks.outbox_deliver.run([987654, 987655])
+@pytest.mark.parametrize("ids", [[987654, 987655], []])
+def test_outbox_deliver_with_ids_that_do_not_exist_does_nothing(db, mailoutbox, ids):
+    tasks.outbox_deliver.run(ids)
     assert mailoutbox == [] and not OutboundEmail.objects.exists()
 
 
