@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('provider', models.CharField(blank=True, max_length=50, verbose_name='provider')),
                 ('outcome', models.CharField(max_length=16, verbose_name='outcome')),
                 ('n', models.PositiveIntegerField(default=0, verbose_name='count')),
-                ('summed_at', models.DateTimeField(verbose_name='summed')),
+                ('through', models.DateTimeField(help_text='What happened before this moment is counted: the whole hour, or its start.', verbose_name='counted through')),
             ],
             options={
                 'verbose_name': 'delivery hour',

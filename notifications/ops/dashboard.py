@@ -13,7 +13,6 @@ from datetime import timedelta
 from django.apps import apps
 from django.db import connection
 from django.db.models import Count, Min, Q
-from django.db.models.functions import Left
 from django.utils import timezone
 
 from ..conf import settings
@@ -35,20 +34,12 @@ def _hours(now, span):
 
 def hourly(*, span, now=None):
     """{hour: Counter{(provider, outcome): n}} for each hour of the last `span`, oldest first (the
-    outcomes of rollup.counts). Hours the rollup has summed come from DeliveryHour (one query on
-    its index); the others, normally only the current hour, are counted live from the first of
-    them on (three queries over indexed ranges of that last hour or two). Each hour comes from
-    one of the two, never both."""
+    outcomes of rollup.counts): the hourly sums, one query on their index, and what happened
+    since the rollup's last run (a few minutes) counted live over indexed ranges (rollup.combined)."""
     now = now or timezone.now()
     hours = _hours(now, span)
-    found, marked = rollup.summed(hours[0], hours[-1])
-    live = [hour for hour in hours if hour not in marked]
-    if live:
-        found.update(
-            {key: n for key, n in rollup.counts(live[0], now + timedelta(microseconds=1)).items() if key[0] in live}
-        )
     slots = {hour: Counter() for hour in hours}
-    for (hour, provider, outcome), n in found.items():
+    for (hour, provider, outcome), n in rollup.combined(hours, now=now).items():
         if hour in slots:
             slots[hour][provider, outcome] += n
     return slots
@@ -137,21 +128,20 @@ def codes(*, span=timedelta(hours=24), now=None):
 def bounce_reasons(*, span=timedelta(days=7), now=None, limit=8, sample=BOUNCE_SAMPLE):
     """The most frequent bounce descriptions (first 120 characters) among the last `sample`
     bounces of the last `span`: a backward range on the (event type, occurred) index that stops
-    after `sample` rows."""
+    after `sample` rows, grouped."""
     now = now or timezone.now()
-    latest = (
-        EmailEvent.objects.filter(event_type="bounced", occurred_at__gt=now - span, occurred_at__lte=now)
-        .order_by("-occurred_at")
-        .values("pk")[:sample]
-    )
-    rows = (
-        EmailEvent.objects.filter(pk__in=latest)
-        .annotate(reason=Left("description", 120))
-        .values("reason")
-        .annotate(n=Count("id"))
-        .order_by("-n", "reason")[:limit]
-    )
-    return [{"reason": row["reason"] or "(no description)", "n": row["n"]} for row in rows]
+    table = EmailEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT reason, count(*) AS n
+                FROM (SELECT substr(description, 1, 120) AS reason FROM {table}
+                      WHERE event_type = 'bounced' AND occurred_at > %s AND occurred_at <= %s
+                      ORDER BY occurred_at DESC LIMIT %s) AS latest
+                GROUP BY reason ORDER BY n DESC, reason LIMIT %s""",  # noqa: S608 (the table name is ours)
+            [now - span, now, sample, limit],
+        )
+        rows = cursor.fetchall()
+    return [{"reason": reason or "(no description)", "n": n} for reason, n in rows]
 
 
 def send_rate(*, now=None, window=60):

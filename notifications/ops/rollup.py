@@ -4,12 +4,12 @@ at 10,000,000.
 The dashboard shows per hour, over 24 hours or 7 days: messages sent, delivered, bounced,
 complained, failed and suppressed, and per provider the messages accepted, failed and failed over.
 Counted from the raw rows, a week of a busy outbox is millions of rows read on every page view.
-Instead a beat task (`delivery_rollup`, every few minutes) sums each hour once it is over, into
-DeliveryHour rows (hour, provider, outcome, n), and the dashboard reads those: a week is at most a
-few thousand small rows, through the table's unique index. Only the hours not summed yet (the
-current one, and the last one for the first minutes after it ends) are counted live, from the
-same indexed ranges the rollup reads (`counts`), so their cost follows the mail sent in the last
-hour, never the size of the table.
+Instead a beat task (`delivery_rollup`, every 5 minutes) sums each hour into DeliveryHour rows
+(hour, provider, outcome, n), the current hour as far as it has gone (up to NOTIFICATIONS_ROLLUP_GRACE
+seconds ago: outcomes are written in groups, a little after the send), and the dashboard reads
+those: a week is a few thousand small rows, through the table's unique index. Only what happened
+since the last run (a few minutes) is counted live, from the same indexed ranges the rollup reads
+(`counts`), so the page's cost follows the mail of the last minutes, never the size of the table.
 
 Why a rollup and not a counter bumped with each status change: the counter would be an
 `INSERT ... ON CONFLICT DO UPDATE SET n = n + 1` in the worker's outcome transaction, on the one
@@ -19,9 +19,10 @@ would need the same bump, or the numbers drift. The rollup adds nothing to the w
 throughput is unchanged, see bench/throughput.py), and it recounts instead of adding up.
 
 Exact, never counted twice: an hour's rows are recomputed from the outbox and the events and
-replace what was there (in one transaction, with its "summed" mark), so running the task again,
-a redelivered task or a message retried before it was sent adds nothing; each hour the dashboard
-shows comes either from its sums or from the live count, never both. An hour already summed is
+replace what was there (in one transaction, with its "summed" mark and the moment it counts
+through), so running the task again, a redelivered task or a message retried before it was sent
+adds nothing; each row the dashboard counts comes either from the sums (before that moment) or
+from the live count (from it on), never both. An hour already summed is
 summed again when something that counts in it changes later: an event received late (by its
 received_at) or an outbox row written late (by its updated_at), looked up since the last run.
 A message is counted once, as sent in the hour of its sent_at; a failed or suppressed one in the
@@ -34,7 +35,7 @@ from collections import Counter
 from datetime import UTC, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, Value
+from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce, NullIf, Trunc
 from django.utils import timezone
 
@@ -106,16 +107,38 @@ def counts(since, until):
 
 
 def summed(first, last):
-    """(Counter{(hour, provider, outcome): n}, {hours summed}) for the hours first..last, from
-    DeliveryHour: one query over the unique index's range."""
-    found, marked = Counter(), set()
-    rows = DeliveryHour.objects.filter(hour__gte=first, hour__lte=last).values_list("hour", "provider", "outcome", "n")
-    for hour, provider, outcome, n in rows:
+    """(Counter{(hour, provider, outcome): n}, {hour: counted through}) for the hours first..last
+    that have a mark, from DeliveryHour: one query over the unique index's range."""
+    found, marks = Counter(), {}
+    rows = DeliveryHour.objects.filter(hour__gte=first, hour__lte=last).values_list(
+        "hour", "provider", "outcome", "n", "through"
+    )
+    for hour, provider, outcome, n, through in rows:
         if outcome == SUMMED:
-            marked.add(hour)
+            marks[hour] = through
         else:
             found[hour, provider, outcome] += n
-    return Counter({key: n for key, n in found.items() if key[0] in marked}), marked
+    return Counter({key: n for key, n in found.items() if key[0] in marks}), marks
+
+
+def combined(hours, *, now):
+    """Counter{(hour, provider, outcome): n} for `hours` (consecutive, oldest first) as of `now`:
+    the sums of the hours summed whole; from the first hour that is not (normally the current
+    one, summed as far as it had gone), its sums up to their moment, and everything after that
+    moment counted live (rollup.counts). Each row is counted once: by the sums or live."""
+    found, marks = summed(hours[0], hours[-1])
+    whole = {hour for hour, through in marks.items() if through >= hour + HOUR}
+    rest = [hour for hour in hours if hour not in whole]
+    if not rest:
+        return found
+    partial = rest[0] if rest[0] in marks else None
+    since = marks[partial] if partial else rest[0]
+    kept = whole | ({partial} if partial else set())
+    found = Counter({key: n for key, n in found.items() if key[0] in kept})
+    for key, n in counts(since, now + timedelta(microseconds=1)).items():
+        if key[0] in rest:
+            found[key] += n
+    return found
 
 
 def _runs(hours):
@@ -149,26 +172,26 @@ def _changed_hours(since):
 
 
 def delivery_rollup(*, now=None):
-    """Sum every hour of the last week that is over and not summed yet, and again those that
-    something written since the last run counts in; drop sums older than a week.
-    Returns {"hours": hours summed, "pruned": rows deleted}."""
+    """Sum every hour of the last week up to `now` less the grace: those not summed yet or summed
+    only in part (the current hour, each run), and again those that something written since the
+    last run counts in; drop sums older than a week. Returns {"hours": hours summed, "pruned":
+    rows deleted}."""
     now = now or timezone.now()
     oldest = hour_of(now - KEEP)
-    closed = hour_of(now - timedelta(seconds=settings.NOTIFICATIONS_ROLLUP_GRACE))  # hours before it are over
-    marks = DeliveryHour.objects.filter(outcome=SUMMED, hour__gte=oldest)
-    done = set(marks.values_list("hour", flat=True))
-    due = {oldest + HOUR * n for n in range(int((closed - oldest) / HOUR))} - done
-    last = marks.aggregate(last=Max("summed_at"))["last"]
-    if last is not None:
-        due |= {hour for hour in _changed_hours(last - MARGIN) if oldest <= hour < closed}
+    through = now - timedelta(seconds=settings.NOTIFICATIONS_ROLLUP_GRACE)  # what is older is written
+    marks = dict(DeliveryHour.objects.filter(outcome=SUMMED, hour__gte=oldest).values_list("hour", "through"))
+    wanted = {oldest + HOUR * n for n in range(int((hour_of(through) - oldest) / HOUR) + 1)}
+    due = {hour for hour in wanted if marks.get(hour) is None or marks[hour] < hour + HOUR}
+    if marks:
+        due |= {hour for hour in _changed_hours(max(marks.values()) - MARGIN) if hour in wanted}
     for first, final in _runs(due):
         hours = {first + HOUR * n for n in range(int((final - first) / HOUR) + 1)}
-        found = counts(first, final + HOUR)
+        found = counts(first, min(final + HOUR, through))
         rows = [
-            DeliveryHour(hour=hour, provider=provider, outcome=outcome, n=n, summed_at=now)
+            DeliveryHour(hour=hour, provider=provider, outcome=outcome, n=n, through=through)
             for (hour, provider, outcome), n in found.items()
         ]
-        rows += [DeliveryHour(hour=hour, provider="", outcome=SUMMED, n=0, summed_at=now) for hour in hours]
+        rows += [DeliveryHour(hour=hour, provider="", outcome=SUMMED, n=0, through=through) for hour in hours]
         with transaction.atomic():
             DeliveryHour.objects.filter(hour__gte=first, hour__lte=final).delete()
             # A concurrent run may have written the same hours since: its rows are replaced.
@@ -176,9 +199,8 @@ def delivery_rollup(*, now=None):
                 rows,
                 update_conflicts=True,
                 unique_fields=["hour", "provider", "outcome"],
-                update_fields=["n", "summed_at"],
+                update_fields=["n", "through"],
             )
     pruned, _ = DeliveryHour.objects.filter(hour__lt=oldest).delete()
-    if due:
-        logger.info("rollup: summed %d hour(s), dropped %d old row(s)", len(due), pruned)
+    logger.debug("rollup: summed %d hour(s), dropped %d old row(s)", len(due), pruned)
     return {"hours": len(due), "pruned": pruned}

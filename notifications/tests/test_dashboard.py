@@ -156,11 +156,15 @@ def test_the_rollup_sums_each_closed_hour_as_counted_live(mail_story):
     live_week = dashboard.outcomes_per_hour(span=timedelta(days=7))
     live_providers = dashboard.providers()
     assert DeliveryHour.objects.count() == 0
-    done = rollup.delivery_rollup()
-    current = rollup.hour_of(timezone.now())
-    marks = set(DeliveryHour.objects.filter(outcome=rollup.SUMMED).values_list("hour", flat=True))
-    # Every hour of the last week that is over, and never the current one.
-    assert done["hours"] == len(marks) >= 168 and current not in marks and max(marks) >= current - timedelta(hours=1)
+    now = timezone.now()
+    rollup.delivery_rollup(now=now)
+    marks = dict(DeliveryHour.objects.filter(outcome=rollup.SUMMED).values_list("hour", "through"))
+    # Every hour of the last week, whole, up to the current one summed as far as it has gone.
+    through = now - timedelta(seconds=120)
+    first, last = rollup.hour_of(now - rollup.KEEP), rollup.hour_of(through)
+    assert last - first >= timedelta(days=7)
+    assert set(marks) == {first + timedelta(hours=n) for n in range((last - first) // timedelta(hours=1) + 1)}
+    assert set(marks.values()) == {through}
     assert dashboard.outcomes_per_hour(span=timedelta(days=7)) == live_week
     assert dashboard.providers() == live_providers
     # The story's rows are all in hours that are over: the page's numbers now come from the sums.
@@ -200,24 +204,44 @@ def test_the_hour_boundary_and_the_current_hour(db):
         (hour, "transport", "sent"): 2,
         (hour + timedelta(hours=1), "transport", "sent"): 1,
     }
-    assert not DeliveryHour.objects.filter(hour=rollup.hour_of(now)).exists()
     day = dashboard.outcomes_per_hour(span=timedelta(hours=24), now=now)
     assert series_of(day, "sent") == {
         hour - timedelta(hours=1): 1,
         hour: 2,
         hour + timedelta(hours=1): 1,
-        rollup.hour_of(now): 1,  # counted live
+        rollup.hour_of(now): 1,  # after the sums' moment: counted live
     }
 
 
-def test_an_hour_is_not_summed_before_its_grace_is_over(db, settings):
+def test_the_current_hour_is_summed_as_far_as_it_has_gone_and_the_rest_counted_live(db, settings):
     settings.NOTIFICATIONS_ROLLUP_GRACE = 120
-    now = timezone.now()
-    current = rollup.hour_of(now)
+    moment = rollup.hour_of(timezone.now()) - timedelta(minutes=90)  # the half of an hour that is over
+    sent_at(moment - timedelta(minutes=10))
+    sent_at(moment - timedelta(seconds=121))  # before the sums' moment
+    sent_at(moment - timedelta(seconds=120))  # at it: live
+    sent_at(moment - timedelta(seconds=1))
+    sent_at(moment + timedelta(minutes=10))  # after `moment`
+    hour = rollup.hour_of(moment)
+    rollup.delivery_rollup(now=moment)
+    assert sums() == {(hour, "transport", "sent"): 2}
+    assert DeliveryHour.objects.get(hour=hour, outcome=rollup.SUMMED).through == moment - timedelta(seconds=120)
+    assert series_of(dashboard.outcomes_per_hour(span=timedelta(hours=24), now=moment), "sent") == {hour: 4}
+    later = moment + timedelta(minutes=40)  # the hour is over
+    rollup.delivery_rollup(now=later)
+    assert sums() == {(hour, "transport", "sent"): 5}
+    assert series_of(dashboard.outcomes_per_hour(span=timedelta(hours=24), now=later), "sent") == {hour: 5}
+
+
+def test_an_hour_is_whole_once_its_grace_is_over(db, settings):
+    settings.NOTIFICATIONS_ROLLUP_GRACE = 120
+    current = rollup.hour_of(timezone.now())
+    before = current - timedelta(hours=1)
     rollup.delivery_rollup(now=current + timedelta(seconds=119))
-    assert not DeliveryHour.objects.filter(hour=current - timedelta(hours=1)).exists()
+    assert DeliveryHour.objects.get(hour=before, outcome=rollup.SUMMED).through == current - timedelta(seconds=1)
+    assert not DeliveryHour.objects.filter(hour=current).exists()
     rollup.delivery_rollup(now=current + timedelta(seconds=121))
-    assert DeliveryHour.objects.filter(hour=current - timedelta(hours=1), outcome=rollup.SUMMED).exists()
+    assert DeliveryHour.objects.get(hour=before, outcome=rollup.SUMMED).through == current + timedelta(seconds=1)
+    assert DeliveryHour.objects.filter(hour=current, outcome=rollup.SUMMED).exists()
 
 
 def test_a_late_event_or_outcome_sums_its_hour_again(mail_story):
@@ -278,6 +302,6 @@ def test_a_retried_and_redelivered_outcome_counts_once(db):
 
 def test_the_rollup_drops_sums_older_than_a_week(db):
     old = rollup.hour_of(timezone.now()) - timedelta(days=9)
-    DeliveryHour.objects.create(hour=old, provider="transport", outcome="sent", n=3, summed_at=timezone.now())
+    DeliveryHour.objects.create(hour=old, provider="transport", outcome="sent", n=3, through=timezone.now())
     assert rollup.delivery_rollup()["pruned"] == 1
     assert not DeliveryHour.objects.filter(hour__lt=timezone.now() - timedelta(days=8)).exists()
