@@ -35,7 +35,7 @@ from collections import Counter
 from datetime import UTC, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q, Value
+from django.db.models import Case, Count, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf, Trunc
 from django.utils import timezone
 
@@ -110,8 +110,11 @@ def summed(first, last):
     """(Counter{(hour, provider, outcome): n}, {hour: counted through}) for the hours first..last
     that have a mark, from DeliveryHour: one query over the unique index's range."""
     found, marks = Counter(), {}
-    rows = DeliveryHour.objects.filter(hour__gte=first, hour__lte=last).values_list(
-        "hour", "provider", "outcome", "n", "through"
+    # `through` only on the marks: half the timestamps to convert (a week is ~1,500 rows).
+    rows = (
+        DeliveryHour.objects.filter(hour__gte=first, hour__lte=last)
+        .annotate(mark=Case(When(outcome=SUMMED, then="through")))
+        .values_list("hour", "provider", "outcome", "n", "mark")
     )
     for hour, provider, outcome, n, through in rows:
         if outcome == SUMMED:
