@@ -1,4 +1,4 @@
-"""7. Operations at scale: the outbox filled by COPY to 10,000 rows, then to 1,000,000 and
+"""9. Operations at scale: the outbox filled by COPY to 10,000 rows, then to 1,000,000 and
 10,000,000 (x scale); the delivery dashboard page, each of its queries, the sweep and a claim,
 timed at each size, with the ratios and the indexes each one's plan reads (EXPLAIN at the full
 size).
@@ -202,7 +202,7 @@ def run(ctx):
     big = ctx.size(FULL, minimum=SMALL * 10)
     result = Result(
         "dashboard",
-        f"7. Operations at {big:,} outbox rows",
+        f"9. Operations at {big:,} outbox rows",
         goal="the claim, the sweep, the dashboard page and each of its queries at most 2x their time at 10,000 rows, "
         "each through an index",
     )
