@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from notifications import tasks
 from notifications.models import DeliveryHour, EmailEvent, OutboundEmail
 from notifications.ops import dashboard, rollup
 from notifications.outbox import delivery
@@ -305,3 +306,27 @@ def test_the_rollup_drops_sums_older_than_a_week(db):
     DeliveryHour.objects.create(hour=old, provider="transport", outcome="sent", n=3, through=timezone.now())
     assert rollup.delivery_rollup()["pruned"] == 1
     assert not DeliveryHour.objects.filter(hour__lt=timezone.now() - timedelta(days=8)).exists()
+
+
+def test_beat_runs_the_rollup_and_the_page_reads_its_sums(mail_story, admin_client, settings):
+    assert settings.CELERY_BEAT_SCHEDULE["ops-delivery-rollup"]["task"] == "notifications.tasks.delivery_rollup"
+    assert tasks.delivery_rollup.run()["hours"] >= 168
+    body = admin_client.get("/admin/delivery/").content.decode()
+    assert "sent (3)" in body and "bounced (2)" in body and "failed (1)" in body
+    assert '<tr data-provider="transport-mailgun"><td>transport-mailgun</td><td>1</td><td>1</td><td>1</td></tr>' in body
+    # The sums are what the page reads: a count changed in them shows.
+    hour = rollup.hour_of(mail_story["sent"][0].sent_at)
+    DeliveryHour.objects.filter(hour=hour, provider="transport-ses", outcome="sent").update(n=5)
+    assert "sent (7)" in admin_client.get("/admin/delivery/").content.decode()
+
+
+def test_an_hour_missing_from_the_sums_is_counted_live_and_the_others_once(mail_story):
+    live_week = dashboard.outcomes_per_hour(span=timedelta(days=7))
+    live_providers = dashboard.providers()
+    rollup.delivery_rollup()
+    # An hour whose sums are gone (say, deleted by hand): from it on the page counts live, and
+    # uses the sums only of the hours that are whole, so none is counted twice.
+    hole = rollup.hour_of(mail_story["sent"][2].sent_at)
+    DeliveryHour.objects.filter(hour=hole).delete()
+    assert dashboard.outcomes_per_hour(span=timedelta(days=7)) == live_week
+    assert dashboard.providers() == live_providers
