@@ -1,8 +1,9 @@
 """Selectors for the delivery dashboard: each number comes from one aggregate query, and each
 query reads one index (see OutboundEmail.Meta.indexes and bench/dashboard.py), over a range whose
 size does not follow the table's: the hourly charts and the providers read the hourly sums
-(rollup.py) plus the current hour live; latency and bounce reasons read at most a sample of the
-latest rows; depth and age read the queued rows; the send rate reads the last minute.
+(rollup.py) plus, live, the minutes since its last run; latency and bounce reasons read at most
+the latest 1,000 rows of their window; depth and age read the queued rows; the send rate reads
+the last minute.
 
 Everything here reads; nothing writes. Times are "now" minus a window, so a test can pass `now`.
 """
@@ -92,9 +93,9 @@ def latency(*, span=timedelta(hours=24), now=None, sample=LATENCY_SAMPLE):
 
 
 def providers(*, span=timedelta(hours=24), now=None, hours=None):
-    """Per provider over the last `span`: messages it accepted, failed, and failed over (sent or
-    failed after an earlier provider gave up), from the hourly sums. `hours` as in
-    outcomes_per_hour."""
+    """Per provider over the hours of the last `span`: messages it accepted (by sent_at), failed
+    (by their last change), and failed over (those of them that came to it after an earlier
+    provider gave up), from the hourly sums. `hours` as in outcomes_per_hour."""
     hours = hours if hours is not None else hourly(span=span, now=now)
     totals = Counter()
     for hour in list(hours)[-int(span.total_seconds() // 3600) :]:
