@@ -429,8 +429,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-tokens-prune": {"task": "notifications.tasks.webhook_tokens_prune", "schedule": 600.0},
     "accounts-unconfirmed-prune": {"task": "accounts.tasks.unconfirmed_prune", "schedule": 3600.0},
     "accounts-intents-sweep": {"task": "accounts.tasks.intents_sweep", "schedule": 30.0},
-    # Operations (mailsite/tasks.py): stuck-or-bouncing alerts, and retention in bounded batches.
+    # Operations (mailsite/tasks.py): stuck-or-bouncing alerts, and retention in bounded batches;
+    # the delivery dashboard's hourly sums (notifications/ops/rollup.py).
     "ops-alerts-check": {"task": "mailsite.tasks.alerts_check", "schedule": 60.0},
+    "ops-delivery-rollup": {"task": "notifications.tasks.delivery_rollup", "schedule": 300.0},
     "ops-retention-purge": {"task": "mailsite.tasks.retention_purge", "schedule": 600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE

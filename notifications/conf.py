@@ -93,6 +93,9 @@ DEFAULTS = {
     "NOTIFICATIONS_OUTBOX_RETENTION_DAYS": 365,
     "NOTIFICATIONS_RETENTION_BATCH": 1000,
     "NOTIFICATIONS_RETENTION_MAX_BATCHES": 50,
+    # The dashboard's hourly sums (ops/rollup.py): an hour is summed once it has been over for
+    # ROLLUP_GRACE seconds (outcomes are written in groups, a little after the send).
+    "NOTIFICATIONS_ROLLUP_GRACE": 120,
     # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
     "ANYMAIL": {},
 }

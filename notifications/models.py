@@ -85,6 +85,32 @@ class OutboundEmail(models.Model):
         return "email-bulk" if self.category == self.Category.BULK else "email-urgent"
 
 
+class DeliveryHour(models.Model):
+    """One hour's count of one outcome at one provider, summed from the outbox and its events by
+    a beat task (notifications/ops/rollup.py), so the dashboard reads a few hundred of these rows
+    instead of every message of the last week. An hour summed has a row with outcome "summed" (its
+    mark); the current hour is summed as far as it has gone."""
+
+    hour = models.DateTimeField(_("hour"))
+    provider = models.CharField(_("provider"), max_length=50, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16)
+    n = models.PositiveIntegerField(_("count"), default=0)
+    through = models.DateTimeField(
+        _("counted through"), help_text=_("What happened before this moment is counted: the whole hour, or its start.")
+    )
+
+    class Meta:
+        verbose_name = _("delivery hour")
+        verbose_name_plural = _("delivery hours")
+        constraints = [
+            # Also the index the dashboard reads a window of hours through.
+            models.UniqueConstraint(fields=["hour", "provider", "outcome"], name="delivery_hour_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.provider} {self.outcome} {self.n}"
+
+
 # ------------------------------------------------------------------------------------------------
 # Follows and follower alerts (services in notifications/follows/services.py)
 # ------------------------------------------------------------------------------------------------

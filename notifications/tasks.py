@@ -7,6 +7,7 @@ Delivery does not: one row per chunk of mail would grow the table with the traff
 from celery import shared_task
 
 from .follows import services as follows
+from .ops import rollup
 from .outbox import delivery, doorbell, services
 from .tracking import services as tracking
 
@@ -35,6 +36,12 @@ def outbox_deliver(ids):
 @shared_task(ignore_result=False)
 def outbox_sweep():
     return services.outbox_sweep()
+
+
+@shared_task(ignore_result=False)
+def delivery_rollup():
+    """Sum the dashboard's closed hours (see ops/rollup.py)."""
+    return rollup.delivery_rollup()
 
 
 @shared_task(ignore_result=False)

@@ -1,68 +1,64 @@
 """Selectors for the delivery dashboard: each number comes from one aggregate query, and each
-query reads one index (see OutboundEmail.Meta.indexes and bench/dashboard.py).
+query reads one index (see OutboundEmail.Meta.indexes and bench/dashboard.py), over a range whose
+size does not follow the table's: the hourly charts and the providers read the hourly sums
+(rollup.py) plus, live, the minutes since its last run; latency and bounce reasons read at most
+the latest 1,000 rows of their window; depth and age read the queued rows; the send rate reads
+the last minute.
 
 Everything here reads; nothing writes. Times are "now" minus a window, so a test can pass `now`.
 """
 
+from collections import Counter
 from datetime import timedelta
 
 from django.apps import apps
 from django.db import connection
-from django.db.models import Count, Min, Q, Value
-from django.db.models.functions import Coalesce, Left, NullIf, Trunc
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from ..conf import settings
 from ..models import EmailEvent, OutboundEmail
-from ..outbox.failover import transport_chain
+from . import rollup
 
 Status = OutboundEmail.Status
-# Statuses a row reaches only after the provider accepted it.
-ACCEPTED = [Status.SENT, Status.DELIVERED, Status.BOUNCED, Status.COMPLAINED, Status.REJECTED]
 SERIES = ("sent", "delivered", "bounced", "complained", "failed", "suppressed")
-WINDOWS = {"24h": (timedelta(hours=24), "hour"), "7d": (timedelta(days=7), "hour")}
+PROVIDER_OUTCOMES = ("sent", "failed", "failover")
+# Latency percentiles and bounce reasons are taken over at most this many of the latest rows.
+LATENCY_SAMPLE = 1000
+BOUNCE_SAMPLE = 1000
 
 
 def _hours(now, span):
-    start = (now - span).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = rollup.hour_of(now - span) + timedelta(hours=1)
     return [start + timedelta(hours=n) for n in range(int(span.total_seconds() // 3600))]
 
 
-def _bucket(rows, series, into):
-    for row in rows:
-        slot = into.get(row["hour"])
-        if slot is not None:
-            slot[series(row) if callable(series) else series] += row["n"]
-
-
-def outcomes_per_hour(*, span, now=None):
-    """{hour: {series: count}} for the last `span`, oldest first: three grouped queries (sent by
-    sent_at, provider events by occurred_at, failed and suppressed by updated_at)."""
+def hourly(*, span, now=None):
+    """{hour: Counter{(provider, outcome): n}} for each hour of the last `span`, oldest first (the
+    outcomes of rollup.counts): the hourly sums, one query on their index, and what happened
+    since the rollup's last run (a few minutes) counted live over indexed ranges (rollup.combined)."""
     now = now or timezone.now()
-    since = now - span
-    hours = {hour: dict.fromkeys(SERIES, 0) for hour in _hours(now, span)}
-    sent = (
-        OutboundEmail.objects.filter(sent_at__gt=since, sent_at__lte=now)
-        .annotate(hour=Trunc("sent_at", "hour"))
-        .values("hour")
-        .annotate(n=Count("id"))
-    )
-    _bucket(sent, "sent", hours)
-    events = (
-        EmailEvent.objects.filter(event_type__in=["delivered", "bounced", "complained"], occurred_at__gt=since)
-        .annotate(hour=Trunc("occurred_at", "hour"))
-        .values("hour", "event_type")
-        .annotate(n=Count("id"))
-    )
-    _bucket(events, lambda row: row["event_type"], hours)
-    ended = (
-        OutboundEmail.objects.filter(status__in=[Status.FAILED, Status.SUPPRESSED], updated_at__gt=since)
-        .annotate(hour=Trunc("updated_at", "hour"))
-        .values("hour", "status")
-        .annotate(n=Count("id"))
-    )
-    _bucket(ended, lambda row: row["status"], hours)
-    return hours
+    hours = _hours(now, span)
+    slots = {hour: Counter() for hour in hours}
+    for (hour, provider, outcome), n in rollup.combined(hours, now=now).items():
+        if hour in slots:
+            slots[hour][provider, outcome] += n
+    return slots
+
+
+def outcomes_per_hour(*, span, now=None, hours=None):
+    """{hour: {series: count}} for the last `span`, oldest first, summed over providers. `hours`
+    is what hourly() returned for at least `span`, when the caller has it already."""
+    hours = hours if hours is not None else hourly(span=span, now=now)
+    wanted = list(hours)[-int(span.total_seconds() // 3600) :]
+    result = {}
+    for hour in wanted:
+        series = dict.fromkeys(SERIES, 0)
+        for (_provider, outcome), n in hours[hour].items():
+            if outcome in series:
+                series[outcome] += n
+        result[hour] = series
+    return result
 
 
 def queue_depth(*, now=None):
@@ -75,42 +71,45 @@ def queue_depth(*, now=None):
     return {"depth": found["depth"], "oldest_age": max(age, 0.0)}
 
 
-def latency(*, span=timedelta(hours=24), now=None):
-    """p50 and p95 of queued -> sent, in seconds, over rows sent in the last `span` (PostgreSQL)."""
+def latency(*, span=timedelta(hours=24), now=None, sample=LATENCY_SAMPLE):
+    """p50 and p95 of queued -> sent, in seconds, over the last `sample` messages sent in the
+    last `span` (PostgreSQL): a backward range on the sent_at index that stops after `sample`
+    rows, so the cost has a ceiling however much mail went out."""
     now = now or timezone.now()
     if connection.vendor != "postgresql":
         return {"p50": None, "p95": None, "count": None}
     table = OutboundEmail._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - created_at)),
-                       percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - created_at)),
+            f"""SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
+                       percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds),
                        count(*)
-                FROM {table} WHERE sent_at > %s AND sent_at <= %s""",  # noqa: S608 (the table name is ours)
-            [now - span, now],
+                FROM (SELECT EXTRACT(EPOCH FROM sent_at - created_at) AS seconds FROM {table}
+                      WHERE sent_at > %s AND sent_at <= %s ORDER BY sent_at DESC LIMIT %s) AS latest""",  # noqa: S608 (the table name is ours)
+            [now - span, now, sample],
         )
         p50, p95, count = cursor.fetchone()
     return {"p50": p50, "p95": p95, "count": count}
 
 
-def providers(*, span=timedelta(hours=24), now=None):
-    """Per provider over rows created in the last `span`: accepted, failed, and failed over to it."""
-    now = now or timezone.now()
-    # A row that never moved or got through keeps provider empty: it was on the first provider.
-    first = Value(transport_chain()[0])
-    rows = (
-        OutboundEmail.objects.filter(created_at__gt=now - span)
-        .exclude(status__in=[Status.QUEUED, Status.SUPPRESSED], provider="")
-        .annotate(name=Coalesce(NullIf("provider", Value("")), first))
-        .values("name")
-        .annotate(
-            accepted=Count("id", filter=Q(status__in=ACCEPTED)),
-            failed=Count("id", filter=Q(status=Status.FAILED)),
-            failovers=Count("id", filter=Q(provider_since_attempt__gt=0)),
-        )
-        .order_by("name")
-    )
-    return [{"provider": row.pop("name"), **row} for row in rows]
+def providers(*, span=timedelta(hours=24), now=None, hours=None):
+    """Per provider over the hours of the last `span`: messages it accepted (by sent_at), failed
+    (by their last change), and failed over (those of them that came to it after an earlier
+    provider gave up), from the hourly sums. `hours` as in outcomes_per_hour."""
+    hours = hours if hours is not None else hourly(span=span, now=now)
+    totals = Counter()
+    for hour in list(hours)[-int(span.total_seconds() // 3600) :]:
+        totals.update(hours[hour])
+    names = sorted({provider for provider, outcome in totals if outcome in PROVIDER_OUTCOMES and provider})
+    return [
+        {
+            "provider": name,
+            "accepted": totals[name, "sent"],
+            "failed": totals[name, "failed"],
+            "failovers": totals[name, "failover"],
+        }
+        for name in names
+    ]
 
 
 def codes(*, span=timedelta(hours=24), now=None):
@@ -127,17 +126,23 @@ def codes(*, span=timedelta(hours=24), now=None):
     )
 
 
-def bounce_reasons(*, span=timedelta(days=7), now=None, limit=8):
-    """The most frequent bounce descriptions (first 120 characters) in the last `span`."""
+def bounce_reasons(*, span=timedelta(days=7), now=None, limit=8, sample=BOUNCE_SAMPLE):
+    """The most frequent bounce descriptions (first 120 characters) among the last `sample`
+    bounces of the last `span`: a backward range on the (event type, occurred) index that stops
+    after `sample` rows, grouped."""
     now = now or timezone.now()
-    rows = (
-        EmailEvent.objects.filter(event_type="bounced", occurred_at__gt=now - span)
-        .annotate(reason=Left("description", 120))
-        .values("reason")
-        .annotate(n=Count("id"))
-        .order_by("-n", "reason")[:limit]
-    )
-    return [{"reason": row["reason"] or "(no description)", "n": row["n"]} for row in rows]
+    table = EmailEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT reason, count(*) AS n
+                FROM (SELECT substr(description, 1, 120) AS reason FROM {table}
+                      WHERE event_type = 'bounced' AND occurred_at > %s AND occurred_at <= %s
+                      ORDER BY occurred_at DESC LIMIT %s) AS latest
+                GROUP BY reason ORDER BY n DESC, reason LIMIT %s""",  # noqa: S608 (the table name is ours)
+            [now - span, now, sample, limit],
+        )
+        rows = cursor.fetchall()
+    return [{"reason": reason or "(no description)", "n": n} for reason, n in rows]
 
 
 def send_rate(*, now=None, window=60):

@@ -5,8 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.models import EmailEvent, OutboundEmail
-from notifications.ops import dashboard
+from notifications import tasks
+from notifications.models import DeliveryHour, EmailEvent, OutboundEmail
+from notifications.ops import dashboard, rollup
+from notifications.outbox import delivery
+from notifications.outbox.outcomes import Outcomes
 
 Status = OutboundEmail.Status
 pytestmark = pytest.mark.django_db
@@ -134,3 +137,196 @@ def test_the_page_is_for_staff_with_the_outbox_permission(client, django_user_mo
     staff = django_user_model.objects.create_user("sam", "sam@example.com", "x", is_staff=True)
     client.force_login(staff)
     assert client.get("/admin/delivery/").status_code == 403
+
+
+# ------------------------------------------------------------------------------------------------
+# The hourly sums (ops/rollup.py): the same numbers as counted live, each hour once.
+# ------------------------------------------------------------------------------------------------
+def sums():
+    """{(hour, provider, outcome): n} of DeliveryHour, without the hours' marks."""
+    return {
+        (r.hour, r.provider, r.outcome): r.n for r in DeliveryHour.objects.exclude(outcome=rollup.SUMMED).order_by()
+    }
+
+
+def series_of(hours, name):
+    return {hour: counts[name] for hour, counts in hours.items() if counts[name]}
+
+
+def test_the_rollup_sums_each_closed_hour_as_counted_live(mail_story):
+    live_week = dashboard.outcomes_per_hour(span=timedelta(days=7))
+    live_providers = dashboard.providers()
+    assert DeliveryHour.objects.count() == 0
+    now = timezone.now()
+    rollup.delivery_rollup(now=now)
+    marks = dict(DeliveryHour.objects.filter(outcome=rollup.SUMMED).values_list("hour", "through"))
+    # Every hour of the last week, whole, up to the current one summed as far as it has gone.
+    through = now - timedelta(seconds=120)
+    first, last = rollup.hour_of(now - rollup.KEEP), rollup.hour_of(through)
+    assert last - first >= timedelta(days=7)
+    assert set(marks) == {first + timedelta(hours=n) for n in range((last - first) // timedelta(hours=1) + 1)}
+    assert set(marks.values()) == {through}
+    assert dashboard.outcomes_per_hour(span=timedelta(days=7)) == live_week
+    assert dashboard.providers() == live_providers
+    # The story's rows are all in hours that are over: the page's numbers now come from the sums.
+    delivered = mail_story["sent"][0]
+    assert sums()[rollup.hour_of(delivered.sent_at), "transport-ses", "sent"] == 1
+    assert sums()[rollup.hour_of(mail_story["sent"][2].sent_at), "transport-mailgun", "failover"] == 1
+    assert sum(n for (_h, _p, outcome), n in sums().items() if outcome == "bounced") == 2
+    # Summing again changes nothing: the sums replace, they never add.
+    before = sums()
+    rollup.delivery_rollup()
+    assert sums() == before
+
+
+def sent_at(moment, provider="transport"):
+    return OutboundEmail.objects.create(
+        status=Status.SENT,
+        from_email="site@example.com",
+        recipients="ann@example.com",
+        subject="s",
+        created_at=moment - timedelta(seconds=1),
+        sent_at=moment,
+        provider=provider,
+    )
+
+
+def test_the_hour_boundary_and_the_current_hour(db):
+    now = timezone.now()
+    hour = rollup.hour_of(now) - timedelta(hours=3)
+    sent_at(hour - timedelta(microseconds=1))  # the hour before
+    sent_at(hour)  # the first instant of the hour
+    sent_at(hour + timedelta(hours=1) - timedelta(microseconds=1))  # its last
+    sent_at(hour + timedelta(hours=1))  # the next hour's first
+    sent_at(now - timedelta(microseconds=1))  # the current hour: never summed
+    rollup.delivery_rollup(now=now)
+    assert sums() == {
+        (hour - timedelta(hours=1), "transport", "sent"): 1,
+        (hour, "transport", "sent"): 2,
+        (hour + timedelta(hours=1), "transport", "sent"): 1,
+    }
+    day = dashboard.outcomes_per_hour(span=timedelta(hours=24), now=now)
+    assert series_of(day, "sent") == {
+        hour - timedelta(hours=1): 1,
+        hour: 2,
+        hour + timedelta(hours=1): 1,
+        rollup.hour_of(now): 1,  # after the sums' moment: counted live
+    }
+
+
+def test_the_current_hour_is_summed_as_far_as_it_has_gone_and_the_rest_counted_live(db, settings):
+    settings.NOTIFICATIONS_ROLLUP_GRACE = 120
+    moment = rollup.hour_of(timezone.now()) - timedelta(minutes=90)  # the half of an hour that is over
+    sent_at(moment - timedelta(minutes=10))
+    sent_at(moment - timedelta(seconds=121))  # before the sums' moment
+    sent_at(moment - timedelta(seconds=120))  # at it: live
+    sent_at(moment - timedelta(seconds=1))
+    sent_at(moment + timedelta(minutes=10))  # after `moment`
+    hour = rollup.hour_of(moment)
+    rollup.delivery_rollup(now=moment)
+    assert sums() == {(hour, "transport", "sent"): 2}
+    assert DeliveryHour.objects.get(hour=hour, outcome=rollup.SUMMED).through == moment - timedelta(seconds=120)
+    assert series_of(dashboard.outcomes_per_hour(span=timedelta(hours=24), now=moment), "sent") == {hour: 4}
+    later = moment + timedelta(minutes=40)  # the hour is over
+    rollup.delivery_rollup(now=later)
+    assert sums() == {(hour, "transport", "sent"): 5}
+    assert series_of(dashboard.outcomes_per_hour(span=timedelta(hours=24), now=later), "sent") == {hour: 5}
+
+
+def test_an_hour_is_whole_once_its_grace_is_over(db, settings):
+    settings.NOTIFICATIONS_ROLLUP_GRACE = 120
+    current = rollup.hour_of(timezone.now())
+    before = current - timedelta(hours=1)
+    rollup.delivery_rollup(now=current + timedelta(seconds=119))
+    assert DeliveryHour.objects.get(hour=before, outcome=rollup.SUMMED).through == current - timedelta(seconds=1)
+    assert not DeliveryHour.objects.filter(hour=current).exists()
+    rollup.delivery_rollup(now=current + timedelta(seconds=121))
+    assert DeliveryHour.objects.get(hour=before, outcome=rollup.SUMMED).through == current + timedelta(seconds=1)
+    assert DeliveryHour.objects.filter(hour=current, outcome=rollup.SUMMED).exists()
+
+
+def test_a_late_event_or_outcome_sums_its_hour_again(mail_story):
+    rollup.delivery_rollup()
+    email = mail_story["sent"][0]  # delivered, sent two hours ago: its hour is summed
+    hour = rollup.hour_of(email.sent_at)
+    event(email, "bounced", ago=timezone.now() - email.sent_at - timedelta(seconds=5), description="late")
+    late = row(Status.SENT, created_ago=timezone.now() - email.sent_at, sent_after=timedelta(seconds=1))
+    assert rollup.delivery_rollup()["hours"] >= 1
+    summed = sums()
+    bounced = EmailEvent.objects.filter(event_type="bounced")
+    assert summed[hour, "Mailgun", "bounced"] == sum(1 for e in bounced if rollup.hour_of(e.occurred_at) == hour)
+    assert summed[rollup.hour_of(late.sent_at), "transport", "sent"] == 1
+    assert summed[hour, "transport-ses", "sent"] == 1
+    week = dashboard.outcomes_per_hour(span=timedelta(days=7))
+    assert sum(counts["bounced"] for counts in week.values()) == 3
+    assert sum(counts["sent"] for counts in week.values()) == 5
+
+
+def test_a_retried_and_redelivered_outcome_counts_once(db):
+    email = OutboundEmail.objects.create(
+        from_email="site@example.com", recipients="ann@example.com", subject="s", next_attempt_at=timezone.now()
+    )
+    # First attempt: a transient error puts the row back in the queue.
+    rows, lease = delivery.claim_due("urgent", limit=10)
+    first = Outcomes(lease)
+    first.add(rows[0], Status.QUEUED, last_error="421 try later", next_attempt_at=timezone.now())
+    assert first.flush() == 1
+    # Second attempt: sent. The same outcome written again (a redelivered task under the same
+    # claim) is fenced off, and a stale claim's outcome too.
+    rows, lease = delivery.claim_due("urgent", limit=10)
+    sent = {"sent_at": timezone.now() - timedelta(hours=2), "provider": "transport", "provider_message_id": "m-1"}
+    second = Outcomes(lease)
+    second.add(rows[0], Status.SENT, **sent)
+    assert second.flush() == 1
+    again = Outcomes(lease)
+    again.add(rows[0], Status.SENT, **sent)
+    assert again.flush() == 0
+    stale = Outcomes(lease - timedelta(seconds=1))
+    stale.add(rows[0], Status.FAILED, last_error="x")
+    assert stale.flush() == 0
+    email.refresh_from_db()
+    assert email.status == Status.SENT and email.attempts == 2
+    rollup.delivery_rollup()
+    rollup.delivery_rollup()
+    summed = sums()
+    assert summed == {(rollup.hour_of(email.sent_at), "transport", "sent"): 1}
+    week = dashboard.outcomes_per_hour(span=timedelta(days=7))
+    assert {name: sum(c[name] for c in week.values()) for name in dashboard.SERIES} == {
+        "sent": 1,
+        "delivered": 0,
+        "bounced": 0,
+        "complained": 0,
+        "failed": 0,
+        "suppressed": 0,
+    }
+
+
+def test_the_rollup_drops_sums_older_than_a_week(db):
+    old = rollup.hour_of(timezone.now()) - timedelta(days=9)
+    DeliveryHour.objects.create(hour=old, provider="transport", outcome="sent", n=3, through=timezone.now())
+    assert rollup.delivery_rollup()["pruned"] == 1
+    assert not DeliveryHour.objects.filter(hour__lt=timezone.now() - timedelta(days=8)).exists()
+
+
+def test_beat_runs_the_rollup_and_the_page_reads_its_sums(mail_story, admin_client, settings):
+    assert settings.CELERY_BEAT_SCHEDULE["ops-delivery-rollup"]["task"] == "notifications.tasks.delivery_rollup"
+    assert tasks.delivery_rollup.run()["hours"] >= 168
+    body = admin_client.get("/admin/delivery/").content.decode()
+    assert "sent (3)" in body and "bounced (2)" in body and "failed (1)" in body
+    assert '<tr data-provider="transport-mailgun"><td>transport-mailgun</td><td>1</td><td>1</td><td>1</td></tr>' in body
+    # The sums are what the page reads: a count changed in them shows.
+    hour = rollup.hour_of(mail_story["sent"][0].sent_at)
+    DeliveryHour.objects.filter(hour=hour, provider="transport-ses", outcome="sent").update(n=5)
+    assert "sent (7)" in admin_client.get("/admin/delivery/").content.decode()
+
+
+def test_an_hour_missing_from_the_sums_is_counted_live_and_the_others_once(mail_story):
+    live_week = dashboard.outcomes_per_hour(span=timedelta(days=7))
+    live_providers = dashboard.providers()
+    rollup.delivery_rollup()
+    # An hour whose sums are gone (say, deleted by hand): from it on the page counts live, and
+    # uses the sums only of the hours that are whole, so none is counted twice.
+    hole = rollup.hour_of(mail_story["sent"][2].sent_at)
+    DeliveryHour.objects.filter(hour=hole).delete()
+    assert dashboard.outcomes_per_hour(span=timedelta(days=7)) == live_week
+    assert dashboard.providers() == live_providers

@@ -1,0 +1,209 @@
+"""Hourly sums for the delivery dashboard, so its charts cost the same at 10,000 outbox rows and
+at 10,000,000.
+
+The dashboard shows per hour, over 24 hours or 7 days: messages sent, delivered, bounced,
+complained, failed and suppressed, and per provider the messages accepted, failed and failed over.
+Counted from the raw rows, a week of a busy outbox is millions of rows read on every page view.
+Instead a beat task (`delivery_rollup`, every 5 minutes) sums each hour into DeliveryHour rows
+(hour, provider, outcome, n), the current hour as far as it has gone (up to NOTIFICATIONS_ROLLUP_GRACE
+seconds ago: outcomes are written in groups, a little after the send), and the dashboard reads
+those: a week is a few thousand small rows, through the table's unique index. Only what happened
+since the last run (a few minutes) is counted live, from the same indexed ranges the rollup reads
+(`counts`), so the page's cost follows the mail of the last minutes, never the size of the table.
+
+Why a rollup and not a counter bumped with each status change: the counter would be an
+`INSERT ... ON CONFLICT DO UPDATE SET n = n + 1` in the worker's outcome transaction, on the one
+row of the current hour and provider that every worker writes; the workers would queue on its
+lock, and every other place that changes a status (webhooks, the sweeper, suppression, the admin)
+would need the same bump, or the numbers drift. The rollup adds nothing to the worker's path (its
+throughput is unchanged, see bench/throughput.py), and it recounts instead of adding up.
+
+Exact, never counted twice: an hour's rows are recomputed from the outbox and the events and
+replace what was there (in one transaction, with its "summed" mark and the moment it counts
+through), so running the task again, a redelivered task or a message retried before it was sent
+adds nothing; each row the dashboard counts comes either from the sums (before that moment) or
+from the live count (from it on), never both. An hour already summed is
+summed again when something that counts in it changes later: an event received late (by its
+received_at) or an outbox row written late (by its updated_at), looked up since the last run.
+A message is counted once, as sent in the hour of its sent_at; a failed or suppressed one in the
+hour of its last change (updated_at), as the dashboard always did; one an operator sends again
+later stays counted as failed in that hour (it did fail then) and as sent in the hour it went.
+"""
+
+import logging
+from collections import Counter
+from datetime import UTC, timedelta
+
+from django.db import transaction
+from django.db.models import Case, Count, Q, Value, When
+from django.db.models.functions import Coalesce, NullIf, Trunc
+from django.utils import timezone
+
+from ..conf import settings
+from ..models import DeliveryHour, EmailEvent, OutboundEmail
+from ..outbox.failover import transport_chain
+
+logger = logging.getLogger(__name__)
+Status = OutboundEmail.Status
+HOUR = timedelta(hours=1)
+SUMMED = "summed"  # the outcome of an hour's mark: the hour is summed
+EVENTS = ["delivered", "bounced", "complained"]
+ENDED = [Status.FAILED, Status.SUPPRESSED]
+# The dashboard's longest window; hours older than this are neither summed again nor kept.
+KEEP = timedelta(days=7) + HOUR
+# Rows and events written this long before the last run's mark may not have been visible to it.
+MARGIN = timedelta(minutes=5)
+
+
+def hour_of(moment):
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour(field):
+    return Trunc(field, "hour", tzinfo=UTC)
+
+
+def counts(since, until):
+    """Counter{(hour, provider, outcome): n} of what happened from `since` to before `until`:
+    three grouped queries, each over an indexed range (sent_at; status and updated_at; event type
+    and occurred_at). Outcomes: sent, failover (of those sent or failed), failed, suppressed, and
+    the provider's delivered, bounced and complained. A row that never moved to another provider
+    keeps provider empty: it is counted for the first provider."""
+    found = Counter()
+    name = Coalesce(NullIf("provider", Value("")), Value(transport_chain()[0]))
+    sent = (
+        OutboundEmail.objects.filter(sent_at__gte=since, sent_at__lt=until)
+        .annotate(hour=_hour("sent_at"), name=name)
+        .values("hour", "name")
+        .annotate(n=Count("id"), failovers=Count("id", filter=Q(provider_since_attempt__gt=0)))
+        .order_by()
+    )
+    for row in sent:
+        found[row["hour"], row["name"], "sent"] += row["n"]
+        found[row["hour"], row["name"], "failover"] += row["failovers"]
+    ended = (
+        OutboundEmail.objects.filter(status__in=ENDED, updated_at__gte=since, updated_at__lt=until)
+        .annotate(hour=_hour("updated_at"), name=name)
+        .values("hour", "name", "status")
+        .annotate(n=Count("id"), failovers=Count("id", filter=Q(provider_since_attempt__gt=0)))
+        .order_by()
+    )
+    for row in ended:
+        if row["status"] == Status.FAILED:
+            found[row["hour"], row["name"], "failed"] += row["n"]
+            found[row["hour"], row["name"], "failover"] += row["failovers"]
+        else:  # never handed to a provider
+            found[row["hour"], "", "suppressed"] += row["n"]
+    events = (
+        EmailEvent.objects.filter(event_type__in=EVENTS, occurred_at__gte=since, occurred_at__lt=until)
+        .annotate(hour=_hour("occurred_at"))
+        .values("hour", "provider", "event_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in events:
+        found[row["hour"], row["provider"], row["event_type"]] += row["n"]
+    return +found  # without zeros
+
+
+def summed(first, last):
+    """(Counter{(hour, provider, outcome): n}, {hour: counted through}) for the hours first..last
+    that have a mark, from DeliveryHour: one query over the unique index's range."""
+    found, marks = Counter(), {}
+    # `through` only on the marks: half the timestamps to convert (a week is ~1,500 rows).
+    rows = (
+        DeliveryHour.objects.filter(hour__gte=first, hour__lte=last)
+        .annotate(mark=Case(When(outcome=SUMMED, then="through")))
+        .values_list("hour", "provider", "outcome", "n", "mark")
+    )
+    for hour, provider, outcome, n, through in rows:
+        if outcome == SUMMED:
+            marks[hour] = through
+        else:
+            found[hour, provider, outcome] += n
+    return Counter({key: n for key, n in found.items() if key[0] in marks}), marks
+
+
+def combined(hours, *, now):
+    """Counter{(hour, provider, outcome): n} for `hours` (consecutive, oldest first) as of `now`:
+    the sums of the hours summed whole; from the first hour that is not (normally the current
+    one, summed as far as it had gone), its sums up to their moment, and everything after that
+    moment counted live (rollup.counts). Each row is counted once: by the sums or live."""
+    found, marks = summed(hours[0], hours[-1])
+    whole = {hour for hour, through in marks.items() if through >= hour + HOUR}
+    rest = [hour for hour in hours if hour not in whole]
+    if not rest:
+        return found
+    partial = rest[0] if rest[0] in marks else None
+    since = marks[partial] if partial else rest[0]
+    kept = whole | ({partial} if partial else set())
+    found = Counter({key: n for key, n in found.items() if key[0] in kept})
+    for key, n in counts(since, now + timedelta(microseconds=1)).items():
+        if key[0] in rest:
+            found[key] += n
+    return found
+
+
+def _runs(hours):
+    """Sorted hours as runs of consecutive ones: [(first, last), ...]."""
+    runs = []
+    for hour in sorted(hours):
+        if runs and hour - runs[-1][1] == HOUR:
+            runs[-1][1] = hour
+        else:
+            runs.append([hour, hour])
+    return runs
+
+
+def _changed_hours(since):
+    """Hours that something written since `since` counts in: late outcomes and late events."""
+    rows = (
+        OutboundEmail.objects.filter(status__in=[*ENDED, *EVENTS, Status.SENT, Status.REJECTED], updated_at__gt=since)
+        .annotate(hour=_hour(Coalesce("sent_at", "updated_at")))
+        .values_list("hour", flat=True)
+        .distinct()
+        .order_by()
+    )
+    events = (
+        EmailEvent.objects.filter(received_at__gt=since, event_type__in=EVENTS)
+        .annotate(hour=_hour("occurred_at"))
+        .values_list("hour", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return set(rows) | set(events)
+
+
+def delivery_rollup(*, now=None):
+    """Sum every hour of the last week up to `now` less the grace: those not summed yet or summed
+    only in part (the current hour, each run), and again those that something written since the
+    last run counts in; drop sums older than a week. Returns {"hours": hours summed, "pruned":
+    rows deleted}."""
+    now = now or timezone.now()
+    oldest = hour_of(now - KEEP)
+    through = now - timedelta(seconds=settings.NOTIFICATIONS_ROLLUP_GRACE)  # what is older is written
+    marks = dict(DeliveryHour.objects.filter(outcome=SUMMED, hour__gte=oldest).values_list("hour", "through"))
+    wanted = {oldest + HOUR * n for n in range(int((hour_of(through) - oldest) / HOUR) + 1)}
+    due = {hour for hour in wanted if marks.get(hour) is None or marks[hour] < hour + HOUR}
+    if marks:
+        due |= {hour for hour in _changed_hours(max(marks.values()) - MARGIN) if hour in wanted}
+    for first, final in _runs(due):
+        hours = {first + HOUR * n for n in range(int((final - first) / HOUR) + 1)}
+        found = counts(first, min(final + HOUR, through))
+        rows = [
+            DeliveryHour(hour=hour, provider=provider, outcome=outcome, n=n, through=through)
+            for (hour, provider, outcome), n in found.items()
+        ]
+        rows += [DeliveryHour(hour=hour, provider="", outcome=SUMMED, n=0, through=through) for hour in hours]
+        with transaction.atomic():
+            DeliveryHour.objects.filter(hour__gte=first, hour__lte=final).delete()
+            # A concurrent run may have written the same hours since: its rows are replaced.
+            DeliveryHour.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["hour", "provider", "outcome"],
+                update_fields=["n", "through"],
+            )
+    pruned, _ = DeliveryHour.objects.filter(hour__lt=oldest).delete()
+    logger.debug("rollup: summed %d hour(s), dropped %d old row(s)", len(due), pruned)
+    return {"hours": len(due), "pruned": pruned}
