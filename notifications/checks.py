@@ -1,10 +1,12 @@
-"""Deploy checks: tracking webhooks that anyone could post to, a From address at localhost."""
+"""Checks: a follow rate limit that cannot be read; and, for deploys, tracking webhooks that
+anyone could post to, a From address at localhost."""
 
 import email.utils
 
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 
 from .conf import settings
+from .follows import limits
 
 TRACKED_PROVIDERS = {"ses", "mailgun"}
 
@@ -41,6 +43,23 @@ def from_address_is_public(app_configs, **kwargs):
                 hint="Set DEFAULT_FROM_EMAIL to an address at your sending domain, e.g. "
                 "mailsite <noreply@mail.example.com>.",
                 id="notifications.W002",
+            )
+        ]
+    return []
+
+
+@register()
+def follow_rate_limit_readable(app_configs, **kwargs):
+    """A malformed NOTIFICATIONS_FOLLOW_RATE_LIMIT is refused at start-up, not at the first follow."""
+    try:
+        limits.rules()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return [
+            Error(
+                f"NOTIFICATIONS_FOLLOW_RATE_LIMIT ({settings.NOTIFICATIONS_FOLLOW_RATE_LIMIT!r}) is not a list of "
+                "<count>/<period> rules.",
+                hint='For example "30/m,300/h" (periods s, m, h, d or a number of seconds); "" turns the limit off.',
+                id="notifications.E001",
             )
         ]
     return []

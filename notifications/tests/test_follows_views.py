@@ -4,9 +4,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core import signing
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from notifications.checks import follow_rate_limit_readable
 from notifications.follows import services as follows
 from notifications.models import Follow, FollowerAlertItem, NotificationPreference
 
@@ -373,3 +376,16 @@ def test_admin_lists_and_edits_per_user_settings(admin_client_, bob):
     response = admin_client_.post(change, {"user": bob.pk, "follower_emails": "on"})
     assert response.status_code == 302
     assert follower_emails_on(bob) is True
+
+
+@pytest.mark.parametrize("value", ["lots", "30/fortnight", "0/m", "30", ["30/m"]])
+def test_a_follow_rate_limit_that_cannot_be_read_stops_the_start(settings, value):
+    settings.NOTIFICATIONS_FOLLOW_RATE_LIMIT = value
+    with pytest.raises(SystemCheckError, match="notifications.E001"):
+        call_command("check")
+
+
+@pytest.mark.parametrize("value", ["30/m,300/h", "5/90", ""])
+def test_a_readable_follow_rate_limit_passes_the_check(settings, value):
+    settings.NOTIFICATIONS_FOLLOW_RATE_LIMIT = value
+    assert follow_rate_limit_readable(None) == []
