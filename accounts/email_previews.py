@@ -69,6 +69,12 @@ def signup_existing_unconfirmed():
     }
 
 
+@email_preview(template="signup_username_taken")
+def signup_username_taken():
+    """Someone else took the username between the sign-up and the worker's turn."""
+    return {"username": "ada", "signup_url": _absolute("accounts:signup")}
+
+
 @email_preview(template="signup_existing", name="signup_existing_confirmed")
 def signup_existing_confirmed():
     """Someone signed up with the address of a confirmed account."""

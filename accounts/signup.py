@@ -3,7 +3,8 @@
 The page or the API records the sign-up (signup_request); the worker creates the account and
 mails its confirmation (accounts.confirmation), or, for an address that has an account, mails its
 owner instead (signup_existing_notify), so sign-up reveals nothing about which addresses have
-accounts. Accounts never confirmed are deleted once no link can confirm them (unconfirmed_prune).
+accounts. A username taken in between is told by mail too (signup_username_taken_notify).
+Accounts never confirmed are deleted once no link can confirm them (unconfirmed_prune).
 """
 
 import logging
@@ -78,9 +79,25 @@ def signup_process(*, email, username, password_hash, language=None):
             return
         except IntegrityError:  # the address or the username was taken since the request
             if not _users().filter(email=email).exists():
-                logger.warning("sign-up dropped: its username was taken since the request")
+                signup_username_taken_notify(email=email, username=username, language=language)
                 return
     signup_existing_notify(email=email)
+
+
+def signup_username_taken_notify(*, email, username, language=None):
+    """The username was taken between the request and the worker: no account was made, and the
+    person, who was told to check their inbox, is told by mail to sign up again."""
+    logger.info("sign-up not completed: its username was taken since the request")
+    if ratelimit_consume(action="confirm_resend", key=email):
+        logger.info("sign-up with a taken username: notice skipped (rate limit)")
+        return
+    email_send(
+        template="signup_username_taken",
+        to=email,
+        context={"username": username, "signup_url": absolute(reverse("accounts:signup"))},
+        language=language or settings.LANGUAGE_CODE,
+        category=URGENT,
+    )
 
 
 def signup_existing_notify(*, email):

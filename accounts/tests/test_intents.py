@@ -177,3 +177,18 @@ def test_intent_task_refuses_anything_but_an_integer_id(db, bad):
     with pytest.raises(ValueError, match="Intent id"):
         tasks.intent_process(bad)
     assert Intent.objects.count() == before
+
+
+def test_a_username_taken_before_the_worker_creates_the_account_is_told_by_mail(postgres, redis_cache, client):
+    """The request said "check your inbox"; the inbox then says why no account came, and how to
+    try again, instead of nothing."""
+    data = {"email": FREE, "username": "grace", "password1": PASSWORD, "password2": PASSWORD}
+    assert client.post("/accounts/signup/", data).status_code == 302
+    get_user_model().objects.create_user(username="grace", email="grace@example.com", password=PASSWORD)
+    process_all()
+
+    assert not get_user_model().objects.filter(email=FREE).exists()
+    assert templates_to(FREE) == ["signup_username_taken"]
+    notice = OutboundEmail.objects.get(recipients=FREE)
+    assert notice.category == "urgent"
+    assert '"grace"' in notice.payload["body"] and "/accounts/signup/" in notice.payload["body"]
