@@ -7,10 +7,11 @@ The table grows with history: the 10,000 first rows hold a queue of 100 queued r
 messages whose story is over (sent, delivered, bounced, failed, suppressed), spread over 30 days
 like the first. A backlog that grows is a different question (benchmarks 2, 3 and 6).
 
-The hourly charts and the providers read the hourly sums (notifications/ops/rollup.py), summed
-after each fill as beat would (the first run sums a week: "rollup_backfill"; "rollup_run" is a
-run of the beat task after that); only the current hour is counted live. Latency and bounce
-reasons read at most the latest 1,000 rows of their window; the send rate reads the last minute.
+The hourly charts, the providers and the top bounce reasons read the hourly sums
+(notifications/ops/rollup.py), summed after each fill as beat would (the first run sums a week:
+"rollup_backfill"; "rollup_run" is a run of the beat task after that); only the minutes since
+the sums' moment are counted live. Latency reads at most the latest 1,000 sends of its window;
+the send rate reads the last minute.
 Because the rows are spread evenly over 30 days, the mail of the current hour and of the last
 minute grows with the table here (x1,000 at full size), which a real outbox's does not.
 """
@@ -36,7 +37,7 @@ PROVIDERS = ["transport"] * 9 + ["transport-backup"]
 # Tables whose full scan would grow with the outbox: a plan must reach them through an index.
 BIG_TABLES = ("notifications_outboundemail", "notifications_emailevent")
 # What the dashboard page and the measured calls run (everything but the session and the user).
-OPS_TABLES = (*BIG_TABLES, "notifications_deliveryhour")
+OPS_TABLES = (*BIG_TABLES, "notifications_deliveryhour", "notifications_bouncereasonhour")
 
 
 def fill(count, *, now, queued=0, offset=0):
@@ -85,14 +86,15 @@ def fill(count, *, now, queued=0, offset=0):
             )
     events = EmailEvent._meta.db_table
     with connection.cursor() as cursor:
-        # Each bounced row's bounce event, a few seconds after it was sent, with one of 3 reasons.
+        # Each bounced row's bounce event, a few seconds after it was sent, with one of 3 reasons,
+        # two of them naming the recipient as mail servers do (the dashboard shows them without).
         cursor.execute(
             f"""INSERT INTO {events} (email_id, provider, event_id, event_type, recipient, message_id, bounce,
                        occurred_at, received_at, description, mta_response, reject_reason, raw)
                 SELECT id, 'transport', 'b' || id, 'bounced', recipients, provider_message_id, 'hard',
                        sent_at + interval '5 seconds', sent_at + interval '5 seconds',
-                       (ARRAY['550 5.1.1 no such user', '552 5.2.2 mailbox full', '554 5.7.1 rejected as spam'])[
-                           1 + id %% 3], '', '', '{{}}'
+                       (ARRAY['550 5.1.1 <' || recipients || '>: no such user', '552 5.2.2 mailbox full',
+                              '554 5.7.1 rejected as spam, sent to ' || recipients])[1 + id %% 3], '', '', '{{}}'
                 FROM {table} WHERE status = 'bounced' AND id > %s""",  # noqa: S608 (our table names)
             [first_id],
         )
@@ -196,7 +198,7 @@ def plans():
 def run(ctx):
     from django.utils import timezone
 
-    from notifications.models import DeliveryHour
+    from notifications.models import BounceReasonHour, DeliveryHour
     from notifications.ops import rollup
 
     big = ctx.size(FULL, minimum=SMALL * 10)
@@ -217,11 +219,13 @@ def run(ctx):
     middle_size = max(SMALL, big // 10)
     fill(middle_size - SMALL, now=now, offset=SMALL)
     DeliveryHour.objects.all().delete()
+    BounceReasonHour.objects.all().delete()
     rollup.delivery_rollup()
     middle = measure()
     fill(big - middle_size, now=now, offset=middle_size)
     filled = time.perf_counter() - began
     DeliveryHour.objects.all().delete()
+    BounceReasonHour.objects.all().delete()
     backfill_large = timed(rollup.delivery_rollup, repeat=1)
     large = measure()
     explained = plans()

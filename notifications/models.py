@@ -111,6 +111,29 @@ class DeliveryHour(models.Model):
         return f"{self.hour:%Y-%m-%d %H}:00 {self.provider} {self.outcome} {self.n}"
 
 
+class BounceReasonHour(models.Model):
+    """One hour's count of bounces of one kind for one reason, summed by the same beat task and in
+    the same transaction as the hour's DeliveryHour rows (whose "summed" mark says through when
+    these are counted too). `reason` is the provider's text normalised (ops/bounces.py): addresses
+    and long numbers replaced, cut short, so the sums hold no personal data and like bounces add up."""
+
+    hour = models.DateTimeField(_("hour"))
+    kind = models.CharField(_("bounce"), max_length=4, blank=True, help_text=_("Hard, soft or unknown."))
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+    n = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("bounce reason hour")
+        verbose_name_plural = _("bounce reason hours")
+        constraints = [
+            # Also the index the dashboard reads a window of hours through.
+            models.UniqueConstraint(fields=["hour", "kind", "reason"], name="bounce_reason_hour_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.kind} {self.reason} {self.n}"
+
+
 # ------------------------------------------------------------------------------------------------
 # Follows and follower alerts (services in notifications/follows/services.py)
 # ------------------------------------------------------------------------------------------------

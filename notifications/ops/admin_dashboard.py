@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..models import EmailEvent
 from . import charts, dashboard
 from .alerts import alerts_current
 
@@ -22,6 +23,12 @@ def _outcomes_chart(span, now, hourly):
     series = {name: [counts[name] for counts in hours.values()] for name in dashboard.SERIES}
     title = _("Outcomes per hour, last %(window)s") % {"window": "24 h" if span <= timedelta(days=1) else "7 days"}
     return charts.line_chart(title=title, labels=labels, series=series, tick_every=3 if len(labels) <= 24 else 24)
+
+
+def _reason_label(row):
+    """A bounce reason as the chart shows it: its kind (translated), then the normalised text."""
+    reason = row["reason"] or _("(no description)")
+    return f"{EmailEvent.Bounce(row['kind']).label} · {reason}" if row["kind"] else reason
 
 
 def delivery_dashboard(request):
@@ -52,7 +59,7 @@ def delivery_dashboard(request):
         "codes": dashboard.codes(now=now),
         "reasons_chart": charts.bar_chart(
             title=_("Top bounce reasons, last 7 days"),
-            items=[(row["reason"], row["n"]) for row in reasons],
+            items=[(_reason_label(row), row["n"]) for row in reasons],
             colour="#d97706",
         ),
         "rate": rate,

@@ -1,9 +1,9 @@
 """Selectors for the delivery dashboard: each number comes from one aggregate query, and each
 query reads one index (see OutboundEmail.Meta.indexes and bench/dashboard.py), over a range whose
-size does not follow the table's: the hourly charts and the providers read the hourly sums
-(rollup.py) plus, live, the minutes since its last run; latency and bounce reasons read at most
-the latest 1,000 rows of their window; depth and age read the queued rows; the send rate reads
-the last minute.
+size does not follow the table's: the hourly charts, the providers and the bounce reasons read
+the hourly sums (rollup.py) plus, live, the minutes since its last run; latency reads at most the
+latest 1,000 sends of its window; depth and age read the queued rows; the send rate reads the last
+minute.
 
 Everything here reads; nothing writes. Times are "now" minus a window, so a test can pass `now`.
 """
@@ -23,9 +23,8 @@ from . import rollup
 Status = OutboundEmail.Status
 SERIES = ("sent", "delivered", "bounced", "complained", "failed", "suppressed")
 PROVIDER_OUTCOMES = ("sent", "failed", "failover")
-# Latency percentiles and bounce reasons are taken over at most this many of the latest rows.
+# Latency percentiles are taken over at most this many of the latest sends.
 LATENCY_SAMPLE = 1000
-BOUNCE_SAMPLE = 1000
 
 
 def _hours(now, span):
@@ -126,23 +125,14 @@ def codes(*, span=timedelta(hours=24), now=None):
     )
 
 
-def bounce_reasons(*, span=timedelta(days=7), now=None, limit=8, sample=BOUNCE_SAMPLE):
-    """The most frequent bounce descriptions (first 120 characters) among the last `sample`
-    bounces of the last `span`: a backward range on the (event type, occurred) index that stops
-    after `sample` rows, grouped."""
+def bounce_reasons(*, span=timedelta(days=7), now=None, limit=8):
+    """The most frequent bounce reasons over the hours of the last `span`, most first: [{"kind":
+    "hard", "soft" or "", "reason": the normalised text (ops/bounces.py), "n": count}], from the
+    hourly sums and, live, the bounces since the rollup's last run (rollup.reasons_combined)."""
     now = now or timezone.now()
-    table = EmailEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT reason, count(*) AS n
-                FROM (SELECT substr(description, 1, 120) AS reason FROM {table}
-                      WHERE event_type = 'bounced' AND occurred_at > %s AND occurred_at <= %s
-                      ORDER BY occurred_at DESC LIMIT %s) AS latest
-                GROUP BY reason ORDER BY n DESC, reason LIMIT %s""",  # noqa: S608 (the table name is ours)
-            [now - span, now, sample, limit],
-        )
-        rows = cursor.fetchall()
-    return [{"reason": reason or "(no description)", "n": n} for reason, n in rows]
+    found = rollup.reasons_combined(_hours(now, span), now=now)
+    top = sorted(found.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [{"kind": kind, "reason": reason, "n": n} for (kind, reason), n in top]
 
 
 def send_rate(*, now=None, window=60):

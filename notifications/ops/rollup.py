@@ -28,6 +28,11 @@ received_at) or an outbox row written late (by its updated_at), looked up since 
 A message is counted once, as sent in the hour of its sent_at; a failed or suppressed one in the
 hour of its last change (updated_at), as the dashboard always did; one an operator sends again
 later stays counted as failed in that hour (it did fail then) and as sent in the hour it went.
+
+The top bounce reasons are summed the same way, in the same transaction, into BounceReasonHour
+rows (hour, kind, normalised reason, n; see bounces.py): the hour's DeliveryHour mark says
+through when they are counted too, and the dashboard reads them with the minutes since counted
+live (`reasons_combined`).
 """
 
 import logging
@@ -35,13 +40,14 @@ from collections import Counter
 from datetime import UTC, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Count, Q, Value, When
+from django.db.models import Case, Count, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, NullIf, Trunc
 from django.utils import timezone
 
 from ..conf import settings
-from ..models import DeliveryHour, EmailEvent, OutboundEmail
+from ..models import BounceReasonHour, DeliveryHour, EmailEvent, OutboundEmail
 from ..outbox.failover import transport_chain
+from .bounces import reason_counts
 
 logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status
@@ -124,24 +130,59 @@ def summed(first, last):
     return Counter({key: n for key, n in found.items() if key[0] in marks}), marks
 
 
-def combined(hours, *, now):
-    """Counter{(hour, provider, outcome): n} for `hours` (consecutive, oldest first) as of `now`:
-    the sums of the hours summed whole; from the first hour that is not (normally the current
-    one, summed as far as it had gone), its sums up to their moment, and everything after that
-    moment counted live (rollup.counts). Each row is counted once: by the sums or live."""
-    found, marks = summed(hours[0], hours[-1])
+def _split(hours, marks):
+    """How `hours` (consecutive, oldest first) are read, given the sums' marks {hour: through}:
+    (kept, rest, since). The sums of the `kept` hours count: those summed whole and, from the
+    first hour that is not (normally the current one, summed as far as it had gone), its sums up
+    to their moment; the hours in `rest` are counted live from `since` on."""
     whole = {hour for hour, through in marks.items() if through >= hour + HOUR}
     rest = [hour for hour in hours if hour not in whole]
     if not rest:
-        return found
+        return whole, rest, None
     partial = rest[0] if rest[0] in marks else None
     since = marks[partial] if partial else rest[0]
-    kept = whole | ({partial} if partial else set())
+    return whole | ({partial} if partial else set()), rest, since
+
+
+def combined(hours, *, now):
+    """Counter{(hour, provider, outcome): n} for `hours` (consecutive, oldest first) as of `now`:
+    the sums (see _split) and everything after their moment counted live (rollup.counts). Each
+    row is counted once: by the sums or live."""
+    found, marks = summed(hours[0], hours[-1])
+    kept, rest, since = _split(hours, marks)
+    if not rest:
+        return found
     found = Counter({key: n for key, n in found.items() if key[0] in kept})
     for key, n in counts(since, now + timedelta(microseconds=1)).items():
         if key[0] in rest:
             found[key] += n
     return found
+
+
+def reasons_combined(hours, *, now):
+    """Counter{(kind, reason): n} of the bounces in `hours` (consecutive, oldest first) as of
+    `now`, each counted once, as in combined(): the hours' marks (one query on DeliveryHour's
+    index), the sums of the kept hours added up by reason (one query on BounceReasonHour's), and
+    the bounces since the sums' moment counted live (one query on the events' index). Its cost
+    follows the number of reasons and the bounces of the last minutes, not the table."""
+    marks = dict(
+        DeliveryHour.objects.filter(outcome=SUMMED, hour__gte=hours[0], hour__lte=hours[-1]).values_list(
+            "hour", "through"
+        )
+    )
+    kept, rest, since = _split(hours, marks)
+    found = Counter()
+    if kept:
+        ranges = Q()
+        for first, last in _runs(kept):
+            ranges |= Q(hour__gte=first, hour__lte=last)
+        rows = BounceReasonHour.objects.filter(ranges).values_list("kind", "reason").annotate(n=Sum("n")).order_by()
+        found.update({(kind, reason): n for kind, reason, n in rows})
+    if rest:
+        for (hour, kind, reason), n in reason_counts(since, now + timedelta(microseconds=1)).items():
+            if hour in rest:
+                found[kind, reason] += n
+    return +found
 
 
 def _runs(hours):
@@ -177,8 +218,8 @@ def _changed_hours(since):
 def delivery_rollup(*, now=None):
     """Sum every hour of the last week up to `now` less the grace: those not summed yet or summed
     only in part (the current hour, each run), and again those that something written since the
-    last run counts in; drop sums older than a week. Returns {"hours": hours summed, "pruned":
-    rows deleted}."""
+    last run counts in, with their bounce reasons; drop sums older than a week. Returns {"hours":
+    hours summed, "pruned": rows deleted}."""
     now = now or timezone.now()
     oldest = hour_of(now - KEEP)
     through = now - timedelta(seconds=settings.NOTIFICATIONS_ROLLUP_GRACE)  # what is older is written
@@ -195,8 +236,13 @@ def delivery_rollup(*, now=None):
             for (hour, provider, outcome), n in found.items()
         ]
         rows += [DeliveryHour(hour=hour, provider="", outcome=SUMMED, n=0, through=through) for hour in hours]
+        reasons = [
+            BounceReasonHour(hour=hour, kind=kind, reason=reason, n=n)
+            for (hour, kind, reason), n in reason_counts(first, min(final + HOUR, through)).items()
+        ]
         with transaction.atomic():
             DeliveryHour.objects.filter(hour__gte=first, hour__lte=final).delete()
+            BounceReasonHour.objects.filter(hour__gte=first, hour__lte=final).delete()
             # A concurrent run may have written the same hours since: its rows are replaced.
             DeliveryHour.objects.bulk_create(
                 rows,
@@ -204,6 +250,10 @@ def delivery_rollup(*, now=None):
                 unique_fields=["hour", "provider", "outcome"],
                 update_fields=["n", "through"],
             )
+            BounceReasonHour.objects.bulk_create(
+                reasons, update_conflicts=True, unique_fields=["hour", "kind", "reason"], update_fields=["n"]
+            )
     pruned, _ = DeliveryHour.objects.filter(hour__lt=oldest).delete()
+    pruned += BounceReasonHour.objects.filter(hour__lt=oldest).delete()[0]
     logger.debug("rollup: summed %d hour(s), dropped %d old row(s)", len(due), pruned)
     return {"hours": len(due), "pruned": pruned}

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from notifications import tasks
-from notifications.models import DeliveryHour, EmailEvent, OutboundEmail
-from notifications.ops import dashboard, rollup
+from notifications.models import BounceReasonHour, DeliveryHour, EmailEvent, OutboundEmail
+from notifications.ops import bounces, dashboard, rollup
 from notifications.outbox import delivery
 from notifications.outbox.outcomes import Outcomes
 
@@ -96,7 +96,7 @@ def test_queue_depth_latency_providers_reasons_and_rate(mail_story):
         "failed": 1,
         "failovers": 1,
     }
-    assert dashboard.bounce_reasons() == [{"reason": "550 5.1.1 no such user", "n": 2}]
+    assert dashboard.bounce_reasons() == [{"kind": "hard", "reason": "550 5.1.1 no such user", "n": 2}]
     assert dashboard.bounce_rate() == (1, 0)  # one bounce in the hour, nothing sent in it
 
 
@@ -126,7 +126,7 @@ def test_the_page_shows_the_numbers_to_staff(mail_story, admin_client, django_as
     body = response.content.decode()
     assert body.count('<svg class="chart"') == 4
     assert "sent (3)" in body and "bounced (2)" in body and "failed (1)" in body
-    assert "550 5.1.1 no such user" in body
+    assert "hard · 550 5.1.1 no such user" in body
     assert '<tr data-provider="transport-mailgun"><td>transport-mailgun</td><td>1</td><td>1</td><td>1</td></tr>' in body
     assert admin_client.get("/admin/delivery/?window=7d").content.decode().count("sent (4)") == 1
     assert admin_client.get("/admin/delivery/?window=<script>").status_code == 200
@@ -330,3 +330,189 @@ def test_an_hour_missing_from_the_sums_is_counted_live_and_the_others_once(mail_
     DeliveryHour.objects.filter(hour=hole).delete()
     assert dashboard.outcomes_per_hour(span=timedelta(days=7)) == live_week
     assert dashboard.providers() == live_providers
+
+
+# ------------------------------------------------------------------------------------------------
+# The top bounce reasons: normalised (no addresses), summed per hour by the same rollup.
+# ------------------------------------------------------------------------------------------------
+def test_a_bounce_reason_keeps_the_failure_and_drops_the_recipient():
+    assert bounces.reason_of(description="550 5.1.1 <Ann.Lee+news@Example.COM>: Recipient address rejected") == (
+        "hard",
+        "550 5.1.1 <address>: Recipient address rejected",
+    )
+    gmail = (
+        "550-5.1.1 The account does not exist.\n550 5.1.1 "
+        "https://support.google.com/mail/?p=NoSuchUser d2e1a72fcca58-7297ab3d0c2si1234567b3a.123 - gsmtp"
+    )
+    kind, reason = bounces.reason_of(description=gmail)
+    assert kind == "hard"
+    assert reason == (
+        "550-5.1.1 The account does not exist. 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser <id>.123 - gsmtp"
+    )
+    # The kind: the provider's, else the class of the enhanced status code (RFC 3463), else unknown.
+    assert bounces.reason_of(description="452 4.2.2 queue 1234567 for bob@example.org", bounce="") == (
+        "soft",
+        "452 4.2.2 queue <number> for <address>",
+    )
+    assert bounces.reason_of(description="550 5.1.1 gone", bounce="soft") == ("soft", "550 5.1.1 gone")
+    assert bounces.reason_of(description="", mta_response="host said: mailbox full") == ("", "host said: mailbox full")
+    long = bounces.reason_of(description="x " * 200)[1]
+    assert len(long) == bounces.REASON_LENGTH and long.endswith("…")
+
+
+def bounce(moment, description, *, recipient="ann@example.com", kind="", received=None):
+    return EmailEvent.objects.create(
+        provider="Mailgun",
+        event_id=f"b-{moment.isoformat()}-{recipient}-{EmailEvent.objects.count()}",
+        event_type="bounced",
+        recipient=recipient,
+        bounce=kind,
+        occurred_at=moment,
+        received_at=received or timezone.now(),
+        description=description,
+    )
+
+
+def reason_sums():
+    """{(hour, kind, reason): n} of BounceReasonHour."""
+    return {(r.hour, r.kind, r.reason): r.n for r in BounceReasonHour.objects.order_by()}
+
+
+def implied(events):
+    """What the events imply for the dashboard: their normalised reasons, counted."""
+    found = {}
+    for e in events:
+        key = bounces.reason_of(description=e.description, mta_response=e.mta_response, bounce=e.bounce)
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def test_the_bounce_reasons_come_from_the_sums_without_addresses(db):
+    now = timezone.now()
+    events = [
+        bounce(now - timedelta(hours=h), f"550 5.1.1 <{name}@example.com>: user unknown")
+        for h, name in [(1, "ann"), (5, "bob"), (30, "cy"), (100, "dee")]
+    ]
+    events += [bounce(now - timedelta(hours=h), "452 4.2.2 mailbox full", kind="soft") for h in (2, 3)]
+    events.append(bounce(now - timedelta(hours=50), "554 5.7.1 rejected as spam, id 987654321"))
+    events.append(bounce(now - timedelta(minutes=1), "550 5.1.1 <eve@example.net>: user unknown"))  # live
+    bounce(now - timedelta(days=8), "550 5.1.1 <old@example.com>: user unknown")  # outside the week
+    EmailEvent.objects.create(provider="Mailgun", event_id="d", event_type="delivered", occurred_at=now)
+    live = dashboard.bounce_reasons(now=now)
+    assert live == [
+        {"kind": "hard", "reason": "550 5.1.1 <address>: user unknown", "n": 5},
+        {"kind": "soft", "reason": "452 4.2.2 mailbox full", "n": 2},
+        {"kind": "hard", "reason": "554 5.7.1 rejected as spam, id <number>", "n": 1},
+    ]
+    assert {(row["kind"], row["reason"]): row["n"] for row in live} == implied(events)
+    rollup.delivery_rollup(now=now)
+    assert not any("@" in reason or "987654321" in reason for _hour, _kind, reason in reason_sums())
+    assert sum(reason_sums().values()) == len(events) - 1  # the last minute's is after the sums' moment
+    assert dashboard.bounce_reasons(now=now) == live
+    assert dashboard.bounce_reasons(now=now, limit=1) == live[:1]
+
+
+def test_the_page_shows_the_normalised_reasons(db, admin_client):
+    now = timezone.now()
+    bounce(now - timedelta(hours=2), "550 5.1.1 <ann@example.com>: user unknown")
+    bounce(now - timedelta(hours=3), "550 5.1.1 <bob@example.com>: user unknown")
+    bounce(now - timedelta(hours=3), "")
+    rollup.delivery_rollup(now=now)
+    body = admin_client.get("/admin/delivery/").content.decode()
+    assert "hard · 550 5.1.1 &lt;address&gt;: user unknown</text>" in body
+    assert "(no description)</text>" in body
+    assert "example.com" not in body.split("<svg")[-2]  # the reasons' chart
+
+
+def test_the_bounce_reasons_hour_boundary(db):
+    now = timezone.now()
+    hour = rollup.hour_of(now) - timedelta(hours=3)
+    for moment in (
+        hour - timedelta(microseconds=1),  # the hour before
+        hour,  # the first instant of the hour
+        hour + timedelta(hours=1) - timedelta(microseconds=1),  # its last
+        hour + timedelta(hours=1),  # the next hour's first
+        now - timedelta(microseconds=1),  # the current hour, after the sums' moment: live
+    ):
+        bounce(moment, "550 5.1.1 no such user")
+    rollup.delivery_rollup(now=now)
+    reason = ("hard", "550 5.1.1 no such user")
+    assert reason_sums() == {
+        (hour - timedelta(hours=1), *reason): 1,
+        (hour, *reason): 2,
+        (hour + timedelta(hours=1), *reason): 1,
+    }
+    assert dashboard.bounce_reasons(now=now) == [{"kind": "hard", "reason": "550 5.1.1 no such user", "n": 5}]
+    # The window's first hour is the one after the hour a week ago began, as the charts' is.
+    first = rollup.hour_of(now - timedelta(days=7)) + timedelta(hours=1)
+    bounce(first, "550 5.1.1 no such user")
+    bounce(first - timedelta(microseconds=1), "550 5.1.1 no such user")
+    rollup.delivery_rollup(now=now)
+    assert dashboard.bounce_reasons(now=now)[0]["n"] == 6
+
+
+def test_the_bounce_reasons_of_the_last_minutes_are_counted_live_once(db, settings):
+    settings.NOTIFICATIONS_ROLLUP_GRACE = 120
+    moment = rollup.hour_of(timezone.now()) - timedelta(minutes=90)  # the half of an hour that is over
+    hour = rollup.hour_of(moment)
+    bounce(moment - timedelta(minutes=10), "550 5.1.1 <a@example.com>: no such user")
+    bounce(moment - timedelta(seconds=121), "550 5.1.1 <b@example.com>: no such user")  # before the sums' moment
+    bounce(moment - timedelta(seconds=120), "550 5.1.1 <c@example.com>: no such user")  # at it: live
+    bounce(moment - timedelta(seconds=1), "452 4.2.2 mailbox full")
+    bounce(moment + timedelta(minutes=10), "550 5.1.1 <d@example.com>: no such user")  # after `moment`
+    rollup.delivery_rollup(now=moment)
+    hard, soft = ("hard", "550 5.1.1 <address>: no such user"), ("soft", "452 4.2.2 mailbox full")
+    assert reason_sums() == {(hour, *hard): 2}
+    assert dashboard.bounce_reasons(now=moment) == [
+        {"kind": "hard", "reason": hard[1], "n": 3},
+        {"kind": "soft", "reason": soft[1], "n": 1},
+    ]
+    later = moment + timedelta(minutes=40)  # the hour is over
+    rollup.delivery_rollup(now=later)
+    assert reason_sums() == {(hour, *hard): 4, (hour, *soft): 1}
+    assert dashboard.bounce_reasons(now=later) == [
+        {"kind": "hard", "reason": hard[1], "n": 4},
+        {"kind": "soft", "reason": soft[1], "n": 1},
+    ]
+    # An hour whose sums are gone is counted live, and the others once.
+    DeliveryHour.objects.filter(hour=hour).delete()
+    assert dashboard.bounce_reasons(now=later) == [
+        {"kind": "hard", "reason": hard[1], "n": 4},
+        {"kind": "soft", "reason": soft[1], "n": 1},
+    ]
+
+
+def test_a_late_bounce_sums_its_hour_again(db):
+    now = timezone.now()
+    hour = rollup.hour_of(now) - timedelta(hours=5)
+    bounce(hour + timedelta(minutes=5), "550 5.1.1 <ann@example.com>: no such user")
+    rollup.delivery_rollup(now=now)
+    reason = ("hard", "550 5.1.1 <address>: no such user")
+    assert reason_sums() == {(hour, *reason): 1}
+    # Received now, it happened in an hour summed whole: the next run sums that hour again.
+    later = now + timedelta(minutes=5)
+    bounce(hour + timedelta(minutes=6), "550 5.1.1 <bob@example.com>: no such user", received=later)
+    bounce(hour + timedelta(minutes=7), "421 4.7.0 try again later", kind="soft", received=later)
+    assert rollup.delivery_rollup(now=later + timedelta(seconds=1))["hours"] >= 1
+    assert reason_sums() == {(hour, *reason): 2, (hour, "soft", "421 4.7.0 try again later"): 1}
+    rollup.delivery_rollup(now=later + timedelta(seconds=2))  # again: replaced, never added
+    assert reason_sums() == {(hour, *reason): 2, (hour, "soft", "421 4.7.0 try again later"): 1}
+    expected = [
+        {"kind": "hard", "reason": reason[1], "n": 2},
+        {"kind": "soft", "reason": "421 4.7.0 try again later", "n": 1},
+    ]
+    assert dashboard.bounce_reasons(now=later) == expected
+    # An hour whose sums are gone (deleted by hand) is counted live; the whole hours after it, from
+    # their sums only.
+    bounce(hour + timedelta(hours=2), "554 5.7.1 blocked", received=later)
+    rollup.delivery_rollup(now=later + timedelta(seconds=3))
+    DeliveryHour.objects.filter(hour=hour).delete()
+    blocked = {"kind": "hard", "reason": "554 5.7.1 blocked", "n": 1}
+    assert dashboard.bounce_reasons(now=later) == [expected[0], blocked, expected[1]]  # ties: by kind, reason
+
+
+def test_the_rollup_drops_bounce_reasons_older_than_a_week(db):
+    old = rollup.hour_of(timezone.now()) - timedelta(days=9)
+    BounceReasonHour.objects.create(hour=old, kind="hard", reason="550 5.1.1 no such user", n=3)
+    assert rollup.delivery_rollup()["pruned"] == 1
+    assert not BounceReasonHour.objects.exists()
