@@ -7,11 +7,11 @@ The table grows with history: the 10,000 first rows hold a queue of 100 queued r
 messages whose story is over (sent, delivered, bounced, failed, suppressed), spread over 30 days
 like the first. A backlog that grows is a different question (benchmarks 2, 3 and 6).
 
-The hourly charts, the providers and the top bounce reasons read the hourly sums
-(notifications/ops/rollup.py), summed after each fill as beat would (the first run sums a week:
-"rollup_backfill"; "rollup_run" is a run of the beat task after that); only the minutes since
-the sums' moment are counted live. Latency reads at most the latest 1,000 sends of its window;
-the send rate reads the last minute.
+The hourly charts, the providers, the latency percentiles (hourly latency buckets) and the top
+bounce reasons read the hourly sums (notifications/ops/rollup.py), summed after each fill as beat
+would (the first run sums a week: "rollup_backfill"; "rollup_run" is a run of the beat task after
+that); only the minutes since the sums' moment are counted live. The send rate reads the last
+minute.
 Because the rows are spread evenly over 30 days, the mail of the current hour and of the last
 minute grows with the table here (x1,000 at full size), which a real outbox's does not.
 """

@@ -50,7 +50,7 @@ def delivery_dashboard(request):
         "alerts": alerts_current(now=now),
         "outcomes": _outcomes_chart(span, now, hourly),
         "queue": dashboard.queue_depth(now=now),
-        "latency": dashboard.latency(now=now),
+        "latency": dashboard.latency(now=now, hours=hourly),
         "providers": providers,
         "providers_chart": charts.bar_chart(
             title=_("Accepted per provider, last 24 h"),

@@ -1,8 +1,8 @@
 """Selectors for the delivery dashboard: each number comes from one aggregate query, and each
 query reads one index (see OutboundEmail.Meta.indexes and bench/dashboard.py), over a range whose
-size does not follow the table's: the hourly charts, the providers and the bounce reasons read
-the hourly sums (rollup.py) plus, live, the minutes since its last run; latency reads at most the
-latest 1,000 sends of its window; depth and age read the queued rows; the send rate reads the last
+size does not follow the table's: the hourly charts, the providers, the latency percentiles (from
+hourly latency buckets) and the bounce reasons read the hourly sums (rollup.py) plus, live, the
+minutes since its last run; depth and age read the queued rows; the send rate reads the last
 minute.
 
 Everything here reads; nothing writes. Times are "now" minus a window, so a test can pass `now`.
@@ -12,7 +12,6 @@ from collections import Counter
 from datetime import timedelta
 
 from django.apps import apps
-from django.db import connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -23,8 +22,6 @@ from . import rollup
 Status = OutboundEmail.Status
 SERIES = ("sent", "delivered", "bounced", "complained", "failed", "suppressed")
 PROVIDER_OUTCOMES = ("sent", "failed", "failover")
-# Latency percentiles are taken over at most this many of the latest sends.
-LATENCY_SAMPLE = 1000
 
 
 def _hours(now, span):
@@ -70,25 +67,36 @@ def queue_depth(*, now=None):
     return {"depth": found["depth"], "oldest_age": max(age, 0.0)}
 
 
-def latency(*, span=timedelta(hours=24), now=None, sample=LATENCY_SAMPLE):
-    """p50 and p95 of queued -> sent, in seconds, over the last `sample` messages sent in the
-    last `span` (PostgreSQL): a backward range on the sent_at index that stops after `sample`
-    rows, so the cost has a ceiling however much mail went out."""
-    now = now or timezone.now()
-    if connection.vendor != "postgresql":
-        return {"p50": None, "p95": None, "count": None}
-    table = OutboundEmail._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds),
-                       percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds),
-                       count(*)
-                FROM (SELECT EXTRACT(EPOCH FROM sent_at - created_at) AS seconds FROM {table}
-                      WHERE sent_at > %s AND sent_at <= %s ORDER BY sent_at DESC LIMIT %s) AS latest""",  # noqa: S608 (the table name is ours)
-            [now - span, now, sample],
-        )
-        p50, p95, count = cursor.fetchone()
-    return {"p50": p50, "p95": p95, "count": count}
+def latency(*, span=timedelta(hours=24), now=None, hours=None):
+    """p50 and p95 of queued -> sent, in seconds, over the last `span`, from the hourly sums'
+    latency buckets (rollup.LATENCY_BUCKETS), read as Prometheus' histogram_quantile reads them:
+    linear within the bucket the rank falls in. Beyond the last bound, that bound, with `over`
+    set. No query of its own when the caller passes `hours` (as in outcomes_per_hour), so the
+    cost does not follow the mail sent."""
+    hours = hours if hours is not None else hourly(span=span, now=now)
+    totals = Counter()
+    for hour in list(hours)[-int(span.total_seconds() // 3600) :]:
+        for (_provider, outcome), n in hours[hour].items():
+            totals[outcome] += n
+    count = totals["sent"]
+    if not count:
+        return {"p50": None, "p95": None, "count": 0, "p50_over": False, "p95_over": False}
+    cumulative = [(bound, totals[rollup.latency_outcome(bound)]) for bound in rollup.LATENCY_BUCKETS]
+    p50, p50_over = _quantile(0.5, cumulative, count)
+    p95, p95_over = _quantile(0.95, cumulative, count)
+    return {"p50": p50, "p95": p95, "count": count, "p50_over": p50_over, "p95_over": p95_over}
+
+
+def _quantile(q, cumulative, count):
+    """(estimate, beyond the last bound) of quantile `q` from [(bound, messages within it)]."""
+    rank = q * count
+    lower, below = 0.0, 0
+    for bound, within in cumulative:
+        if within >= rank:
+            inside = within - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0), False
+        lower, below = float(bound), within
+    return lower, True
 
 
 def providers(*, span=timedelta(hours=24), now=None, hours=None):

@@ -40,8 +40,9 @@ from collections import Counter
 from datetime import UTC, timedelta
 
 from django.db import transaction
-from django.db.models import Case, Count, Q, Sum, Value, When
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, NullIf, Trunc
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from ..conf import settings
@@ -59,6 +60,14 @@ ENDED = [Status.FAILED, Status.SUPPRESSED]
 KEEP = timedelta(days=7) + HOUR
 # Rows and events written this long before the last run's mark may not have been visible to it.
 MARGIN = timedelta(minutes=5)
+# Queued -> sent, summed per hour as a histogram of cumulative buckets ("le", as Prometheus'):
+# each bound's outcome counts the messages sent within that many seconds; `sent` is the whole.
+LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600)
+
+
+def latency_outcome(bound):
+    """The outcome under which an hour's count of messages sent within `bound` seconds is kept."""
+    return f"lat_le_{bound:g}"
 
 
 def hour_of(moment):
@@ -72,21 +81,31 @@ def _hour(field):
 def counts(since, until):
     """Counter{(hour, provider, outcome): n} of what happened from `since` to before `until`:
     three grouped queries, each over an indexed range (sent_at; status and updated_at; event type
-    and occurred_at). Outcomes: sent, failover (of those sent or failed), failed, suppressed, and
-    the provider's delivered, bounced and complained. A row that never moved to another provider
+    and occurred_at). Outcomes: sent, failover (of those sent or failed), failed, suppressed, the
+    provider's delivered, bounced and complained, and the latency buckets of those sent
+    (latency_outcome). A row that never moved to another provider
     keeps provider empty: it is counted for the first provider."""
     found = Counter()
     name = Coalesce(NullIf("provider", Value("")), Value(transport_chain()[0]))
+    waited = ExpressionWrapper(F("sent_at") - F("created_at"), output_field=DurationField())
+    within = {
+        latency_outcome(bound): Count(
+            "id", filter=LessThanOrEqual(waited, Value(timedelta(seconds=bound), output_field=DurationField()))
+        )
+        for bound in LATENCY_BUCKETS
+    }
     sent = (
         OutboundEmail.objects.filter(sent_at__gte=since, sent_at__lt=until)
         .annotate(hour=_hour("sent_at"), name=name)
         .values("hour", "name")
-        .annotate(n=Count("id"), failovers=Count("id", filter=Q(provider_since_attempt__gt=0)))
+        .annotate(n=Count("id"), failovers=Count("id", filter=Q(provider_since_attempt__gt=0)), **within)
         .order_by()
     )
     for row in sent:
         found[row["hour"], row["name"], "sent"] += row["n"]
         found[row["hour"], row["name"], "failover"] += row["failovers"]
+        for outcome in within:
+            found[row["hour"], row["name"], outcome] += row[outcome]
     ended = (
         OutboundEmail.objects.filter(status__in=ENDED, updated_at__gte=since, updated_at__lt=until)
         .annotate(hour=_hour("updated_at"), name=name)

@@ -84,10 +84,12 @@ def test_queue_depth_latency_providers_reasons_and_rate(mail_story):
     assert queue["depth"] == 2
     assert 600 <= queue["oldest_age"] < 660
     latency = dashboard.latency()
-    # percentile_cont interpolates: of 10, 20 and 60 s, p50 is 20 and p95 is 20 + 0.9 * 40.
+    # 10, 20 and 60 s fall in the buckets up to 10, 30 and 60 s. As histogram_quantile reads them:
+    # p50 (rank 1.5) is halfway through (10, 30], p95 (rank 2.85) 85% through (30, 60]. The exact
+    # percentiles (20 and 56) lie in those same buckets.
     assert latency["count"] == 3
-    assert latency["p50"] == pytest.approx(20)
-    assert latency["p95"] == pytest.approx(56)
+    assert latency["p50"] == pytest.approx(20) and not latency["p50_over"]
+    assert latency["p95"] == pytest.approx(55.5) and not latency["p95_over"]
     providers = {p["provider"]: p for p in dashboard.providers()}
     assert providers["transport-ses"] == {"provider": "transport-ses", "accepted": 2, "failed": 0, "failovers": 0}
     assert providers["transport-mailgun"] == {
@@ -143,10 +145,10 @@ def test_the_page_is_for_staff_with_the_outbox_permission(client, django_user_mo
 # The hourly sums (ops/rollup.py): the same numbers as counted live, each hour once.
 # ------------------------------------------------------------------------------------------------
 def sums():
-    """{(hour, provider, outcome): n} of DeliveryHour, without the hours' marks."""
-    return {
-        (r.hour, r.provider, r.outcome): r.n for r in DeliveryHour.objects.exclude(outcome=rollup.SUMMED).order_by()
-    }
+    """{(hour, provider, outcome): n} of DeliveryHour, without the hours' marks and the latency
+    buckets (test_latency_comes_from_the_hourly_sums... has those)."""
+    rows = DeliveryHour.objects.exclude(outcome=rollup.SUMMED).exclude(outcome__startswith="lat_le_").order_by()
+    return {(r.hour, r.provider, r.outcome): r.n for r in rows}
 
 
 def series_of(hours, name):
@@ -516,3 +518,20 @@ def test_the_rollup_drops_bounce_reasons_older_than_a_week(db):
     BounceReasonHour.objects.create(hour=old, kind="hard", reason="550 5.1.1 no such user", n=3)
     assert rollup.delivery_rollup()["pruned"] == 1
     assert not BounceReasonHour.objects.exists()
+
+
+def test_latency_comes_from_the_hourly_sums_and_says_when_it_is_past_the_last_bucket(db):
+    """Summed by the rollup, the same percentiles; a wait past the last bound is reported as
+    at least that bound, marked `over`, not as a made-up number."""
+    for seconds in (0.2, 0.4, 3, 4000, 5000):
+        row(Status.SENT, created_ago=timedelta(hours=2), sent_after=timedelta(seconds=seconds))
+    live = dashboard.latency()
+    rollup.delivery_rollup()
+    assert DeliveryHour.objects.filter(outcome="lat_le_0.5").exists()
+    assert dashboard.latency() == live
+    # Ranks 2.5 and 4.75 of 5: p50 halfway through (2, 5]; p95 past the last bound, 3,600 s.
+    assert live["count"] == 5
+    assert live["p50"] == pytest.approx(3.5) and not live["p50_over"]
+    assert live["p95"] == 3600 and live["p95_over"]
+    earlier = dashboard.latency(now=timezone.now() - timedelta(days=2))  # a day with nothing sent
+    assert (earlier["count"], earlier["p50"], earlier["p95"]) == (0, None, None)
