@@ -38,9 +38,10 @@ def test_service_refuses_case_variants_and_sends_nothing(user_factory, postgres)
     assert not OutboundEmail.objects.exists()  # the mail was in the rolled-back transaction
 
 
-def test_signup_that_loses_a_race_creates_and_sends_nothing(user_factory, postgres, client, monkeypatch):
+def test_signup_that_loses_a_race_creates_nothing_and_says_so_by_mail(user_factory, postgres, client, monkeypatch):
     """The worker creates the account; a username taken between the request and the worker
-    leaves no account and no mail behind (the request had answered as it always does)."""
+    leaves no account and no confirmation behind, only a notice to sign up again (the request had
+    answered as it always does)."""
     user_factory(email="first@example.com", username="Newbie")
     # The form's own check passes (as if the other sign-up committed just after it ran).
     monkeypatch.setattr(SignupForm, "clean_username", lambda self: self.cleaned_data["username"])
@@ -48,4 +49,6 @@ def test_signup_that_loses_a_race_creates_and_sends_nothing(user_factory, postgr
     response = client.post("/accounts/signup/", data)
     assert response.status_code == 302
     assert get_user_model().objects.count() == 1
-    assert not OutboundEmail.objects.exists()
+    assert list(OutboundEmail.objects.values_list("template", "recipients")) == [
+        ("signup_username_taken", "new@example.com")
+    ]
