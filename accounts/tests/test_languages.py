@@ -5,7 +5,9 @@ from django.core.exceptions import ValidationError
 
 from accounts.forms import AdminUserChangeForm
 from accounts.languages import language_validate
-from accounts.models import User
+from accounts.models import Intent, User
+
+from .support import PASSWORD
 
 
 def test_the_field_has_no_choices_so_languages_never_reach_a_migration():
@@ -33,3 +35,15 @@ def test_the_admin_form_offers_and_accepts_only_the_projects_languages(settings)
     data = {**form.initial, "language": "zh-hans", "date_joined": user.date_joined.strftime("%Y-%m-%d %H:%M:%S")}
     bound = AdminUserChangeForm(data=data, instance=user)
     assert not bound.is_valid() and "language" in bound.errors
+
+
+@pytest.mark.parametrize(
+    "accept, expected", [("en-US,en;q=0.9", "en"), ("zh-Hans-CN", "zh-hans"), ("zh-CN", "zh-hans"), ("fr", "en")]
+)
+def test_a_sign_up_keeps_the_language_of_the_request_as_one_the_project_offers(accept, expected, db, client, settings):
+    """The request's variant ("en-us", "zh-cn") is matched as Django matches it, so the emails go
+    out in a language the project has; one it has not falls back to LANGUAGE_CODE."""
+    settings.ACCOUNTS_INTENTS_INLINE = False  # keep the intent, with the language it carries
+    data = {"email": "new@example.com", "username": "newcomer", "password1": PASSWORD, "password2": PASSWORD}
+    assert client.post("/accounts/signup/", data, headers={"Accept-Language": accept}).status_code == 302
+    assert Intent.objects.get().data["language"] == expected

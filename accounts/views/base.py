@@ -31,9 +31,11 @@ def logged_in_message(user):
 
 
 def request_language(request):
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    codes = {code for code, _name in settings.LANGUAGES}
-    return language if language in codes else settings.LANGUAGE_CODE
+    """The request's language as one of settings.LANGUAGES (Django's own matching: "en-us" is "en")."""
+    try:
+        return translation.get_supported_language_variant(translation.get_language() or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def private(response):
