@@ -297,6 +297,9 @@ ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
 # Without a signing key Anymail's Mailgun webhook would answer 500; with a key nobody knows, every
 # post to it fails the signature check (400) until MAILGUN_WEBHOOK_SIGNING_KEY is set.
 ANYMAIL.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", secrets.token_hex(32))
+# SES tracking: the SNS topics whose (signed) messages are accepted and auto-confirmed; empty
+# accepts any signed topic and leaves confirmation to be done by hand (docs/sns-verification.md).
+NOTIFICATIONS_SNS_TOPIC_ARNS = env.list("NOTIFICATIONS_SNS_TOPIC_ARNS", default=[])
 
 
 def _transport(provider):
