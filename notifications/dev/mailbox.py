@@ -4,10 +4,12 @@ own site answers for each link. Development only: the views (views.py) refuse wi
 import re
 import urllib.error
 import urllib.request
+from email.utils import format_datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -26,11 +28,20 @@ FRAME_BASE = '<base target="_blank">'
 
 def mailbox_search(query=""):
     """Rows whose recipients or subject contain `query`, newest first."""
-    rows = OutboundEmail.objects.only("pk", "created_at", "recipients", "subject", "status")
+    rows = OutboundEmail.objects.only("pk", "created_at", "recipients", "subject", "status", "read_at")
     query = query.strip()
     if query:
         rows = rows.filter(Q(recipients__icontains=query) | Q(subject__icontains=query))
     return rows
+
+
+def mailbox_read_set(*, email, read=True):
+    """Mark the row read (the first time only) or unread again in the dev mailbox."""
+    read_at = (email.read_at or timezone.now()) if read else None
+    if read_at != email.read_at:
+        OutboundEmail.objects.filter(pk=email.pk).update(read_at=read_at)
+        email.read_at = read_at
+    return email
 
 
 def _url_clean(url):
@@ -91,7 +102,11 @@ def message_source(email):
     payload = outbound_payload(email)
     if payload is None or "subject" not in payload:
         return None
-    mime = from_payload(payload).message()
+    message = from_payload(payload)
+    if not any(name.lower() == "date" for name in payload.get("headers", {})):
+        # The Date the delivery gave it, not the time of this reading.
+        message.extra_headers["Date"] = format_datetime(email.sent_at or email.created_at)
+    mime = message.message()
     return mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
 
 

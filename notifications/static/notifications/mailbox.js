@@ -37,13 +37,19 @@
       frame.addEventListener("load", function () { fit(frame); });
       if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit(frame);
     });
+    // Full, tablet (768 px) or mobile (375 px) width: one button of the group is pressed.
     document.querySelectorAll("button.mail-width").forEach(function (button) {
       button.addEventListener("click", function () {
-        var box = button.parentElement.nextElementSibling;
-        var narrow = box.classList.toggle("narrow");
-        button.setAttribute("aria-pressed", narrow ? "true" : "false");
-        button.textContent = button.getAttribute(narrow ? "data-wide" : "data-narrow");
-        box.querySelectorAll("iframe.mail").forEach(fit);
+        var group = button.closest(".mail-widths");
+        var box = group.closest(".mail-frame-head").nextElementSibling;
+        var width = button.getAttribute("data-width");
+        group.querySelectorAll("button.mail-width").forEach(function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+        box.querySelectorAll("iframe.mail").forEach(function (frame) {
+          frame.style.width = width ? width + "px" : "";
+          fit(frame);
+        });
       });
     });
     window.addEventListener("resize", function () {
