@@ -25,6 +25,7 @@ urlpatterns = [
     path("dev/mailbox/", views.mailbox_list, name="mailbox"),
     path("dev/mailbox/<int:pk>/", views.mailbox_detail, name="mailbox-detail"),
     path("dev/mailbox/rows/", views.mailbox_rows, name="mailbox-rows"),
+    path("dev/mailbox/events/", views.mailbox_events, name="mailbox-events"),
     path("dev/mailbox/clear/", views.mailbox_clear, name="mailbox-clear"),
     path("dev/mailbox/<int:pk>/html/", views.mailbox_html, name="mailbox-html"),
     path("dev/mailbox/<int:pk>/raw/", views.mailbox_raw, name="mailbox-raw"),
