@@ -8,6 +8,7 @@ name. A bad value stops start-up with an ImproperlyConfigured error that names t
 """
 
 import ipaddress
+import logging
 import os
 import secrets
 import warnings
@@ -461,6 +462,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"kombu.connection": {"filters": ["broker_hostname"]}},
 }
+# LOG_LEVELS="celery=WARNING,django.server=ERROR": a level per logger, over LOG_LEVEL (make run
+# sets it from its verbosity; see mailsite/management/commands/rundev.py).
+for _name, _sep, _level in (item.partition("=") for item in env.list("LOG_LEVELS", default=[])):
+    if not _name.strip() or _level.strip().upper() not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"LOG_LEVELS: {_name}={_level} is not logger=LEVEL (e.g. celery=WARNING).")
+    LOGGING["loggers"].setdefault(_name.strip(), {})["level"] = _level.strip().upper()
 
 # ------------------------------------------------------------------------------------------------
 # Operations: metrics, health, alerts (defaults for the rest live with the code that reads them)
