@@ -43,6 +43,7 @@ DEFAULTS = {
         "mfa_verify": "5/m/key,30/h/key,100/h/ip",
         # Proofs for re-authentication ("sudo mode"): password, authenticator code, emailed code.
         "reauth": "10/m/key,60/h/ip",
+        "passkey": "30/m/ip,300/h/ip",
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
@@ -88,6 +89,11 @@ DEFAULTS = {
     "ACCOUNTS_MFA_RECOVERY_CODES_LOW": 2,
     # ... and whether staff must have a second factor to use /admin/.
     "ACCOUNTS_MFA_REQUIRED_FOR_STAFF": False,
+    # Passkeys (accounts/flows/passkeys.py): seconds a WebAuthn challenge may be answered in, and
+    # the name browsers show for this site (empty: SITE_URL's host). The RP ID and the origin are
+    # SITE_URL's, never the request's Host.
+    "ACCOUNTS_PASSKEY_CHALLENGE_TIMEOUT": 300,
+    "ACCOUNTS_PASSKEY_RP_NAME": "",
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

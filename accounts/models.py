@@ -208,9 +208,36 @@ class UserSession(models.Model):
         return f"session of user {self.user_id} from {self.ip or '?'}"
 
 
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) that logs its owner in, on its own or as a second factor
+    (accounts/flows/passkeys.py). Only the public key is kept: nothing here can log anyone in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(_("name"), max_length=64)
+    # The authenticator's id for it (at most 1023 bytes, WebAuthn Level 3), and our id for the user
+    # (random, the same for every passkey of one account), as the browser sends them back.
+    credential_id = models.BinaryField(_("credential id"), max_length=1023, unique=True)
+    user_handle = models.BinaryField(_("user handle"), max_length=64)
+    public_key = models.BinaryField(_("public key"))
+    # 0 for authenticators that keep no counter; otherwise it must grow with every use.
+    sign_count = models.PositiveBigIntegerField(_("sign count"), default=0)
+    transports = models.JSONField(_("transports"), default=list, blank=True)
+    backed_up = models.BooleanField(_("backed up"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"passkey {self.name!r} of user {self.user_id}"
+
+
 class Authenticator(models.Model):
-    """One second factor of a user (accounts/flows/mfa.py): an authenticator app, the set of
-    recovery codes, or a passkey. `data` holds what the factor needs and never in clear what would
+    """One second factor of a user (accounts/flows/mfa.py): an authenticator app, or the set of
+    recovery codes (passkeys are `Passkey` rows). `data` holds what the factor needs and never in clear what would
     let someone pass it: a TOTP secret is encrypted (accounts.crypto), recovery codes are hashed."""
 
     class Kind(models.TextChoices):
@@ -229,7 +256,7 @@ class Authenticator(models.Model):
         verbose_name_plural = _("authenticators")
         ordering = ["created_at", "id"]
         constraints = [
-            # One authenticator app and one set of recovery codes per user; passkeys may be many.
+            # One authenticator app and one set of recovery codes per user.
             models.UniqueConstraint(
                 fields=["user", "kind"],
                 condition=models.Q(kind__in=["totp", "recovery_codes"]),

@@ -1,2 +1,2 @@
-"""The account flows: plain functions with keyword-only arguments, one module per flow. The pages
-and the JSON API are thin doors onto them."""
+"""The account flows, one module each: plain functions with keyword-only arguments, named
+`<thing>_<action>`, that the pages and the API call."""

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_app_tokens_code_purposes'),
+        ('accounts', '0008_passkeys'),
     ]
 
     operations = [
