@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .admin_mfa import AuthenticatorInline, factors_remove_by_staff
+from .admin_mfa import factors_remove_by_staff, second_factors_table
 from .confirmation import confirmation_send, user_confirm
 from .forms import AdminUserChangeForm, AdminUserCreationForm
 from .models import User
@@ -34,14 +34,19 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     date_hierarchy = "date_joined"
     actions = ("resend_confirmation", "mark_confirmed", "remove_second_factors")
-    inlines = (AuthenticatorInline,)
+    readonly_fields = ("second_factors",)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Email"), {"fields": ("email_confirmed_at", "language")}),
+        (_("Second factors"), {"fields": ("second_factors",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "username", "usable_password", "password1", "password2")}),
     )
+
+    @admin.display(description=_("second factors"))
+    def second_factors(self, user):
+        return second_factors_table(user)
 
     @admin.display(boolean=True, description=_("confirmed"), ordering="email_confirmed_at")
     def confirmed(self, user):

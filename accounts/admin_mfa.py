@@ -2,8 +2,9 @@
 never a secret), and the staff action that removes them, with an audit row (Django's admin log)
 and a notice to the user."""
 
-from django.contrib import admin
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .flows.mfa import factors_remove_all
@@ -12,17 +13,32 @@ from .models import Authenticator
 from .origin import request_origin
 
 
-class AuthenticatorInline(admin.TabularInline):
-    model = Authenticator
-    fields = ("kind", "name", "created_at", "last_used_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-    verbose_name_plural = _("second factors")
-
-    def has_add_permission(self, request, obj=None):
-        return False
+def second_factors_table(user):
+    """The user's authenticators as a read-only table for the change page (no form, so nothing on
+    the page could post a secret back or need a formset)."""
+    rows = Authenticator.objects.filter(user=user) if user and user.pk else []
+    if not rows:
+        return _("none")
+    return format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("type"),
+        _("name"),
+        _("created"),
+        _("last used"),
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.get_kind_display(),
+                    row.name or "–",
+                    date_format(row.created_at, "DATETIME_FORMAT"),
+                    date_format(row.last_used_at, "DATETIME_FORMAT") if row.last_used_at else "–",
+                )
+                for row in rows
+            ),
+        ),
+    )
 
 
 def factors_remove_by_staff(*, request, users):
@@ -43,4 +59,3 @@ def factors_remove_by_staff(*, request, users):
         )
         mfa_notify(user=user, event="factors_removed_by_staff", **request_origin(request))
     return count
-
