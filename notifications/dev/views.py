@@ -6,7 +6,7 @@ import hashlib
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from ..models import OutboundEmail
+from .compat import html_compatibility
 from .mailbox import (
     html_for_frame,
     link_status,
@@ -26,6 +27,8 @@ from .mailbox import (
 )
 from .parts import html_highlighted, message_attachments, message_headers, message_parse
 from .preview import outbound_preview
+from .spam import spam_checker
+from .stream import mailbox_state, mailbox_stream
 
 # The frame's own policy, whatever the iframe says: no script, no form and no plugin ever runs, so
 # the email's HTML can do nothing in the site's origin. allow-same-origin lets the mailbox page
@@ -52,11 +55,20 @@ def _rows_context(request):
 
 def mailbox_list(request):
     _dev_only()
-    return render(request, "notifications/mailbox_list.html", _rows_context(request))
+    return render(request, "notifications/mailbox_list.html", {**_rows_context(request), "state": mailbox_state()})
+
+
+def mailbox_events(request):
+    """The list's live updates, as Server-Sent Events (see stream.py)."""
+    _dev_only()
+    response = StreamingHttpResponse(mailbox_stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
+    return response
 
 
 def mailbox_rows(request):
-    """The list's rows alone: the page polls this and swaps them in when they change."""
+    """The list's rows alone: the page fetches them when the event stream says the mailbox changed."""
     _dev_only()
     return render(request, "notifications/_mailbox_rows.html", _rows_context(request))
 
@@ -76,6 +88,8 @@ def mailbox_detail(request, pk):
         "all_headers": message_headers(parsed) if parsed else None,
         "attachments": message_attachments(parsed) if parsed else [],
         "html_source": html_highlighted(preview.html) if preview.html else "",
+        "compat_flags": len(html_compatibility(preview.html)) if preview.html else 0,
+        "spam_checker": spam_checker(),
     }
     return render(request, "notifications/mailbox_detail.html", context)
 

@@ -1,5 +1,5 @@
 """The dev mailbox's tools: search, delete and clear, the raw source and .eml, links that open
-outside the frame, codes, the link check, and the rows the list polls. All of it is a 404 with
+outside the frame, codes, the link check, and the rows the list fetches. All of it is a 404 with
 DEBUG off."""
 
 import email
@@ -52,7 +52,7 @@ def test_the_list_has_a_date_column(client):
 
 
 @override_settings(DEBUG=True)
-def test_the_polled_rows_change_when_mail_arrives(client):
+def test_the_fetched_rows_change_when_mail_arrives(client):
     send("First")
     before = client.get(reverse("notifications:mailbox-rows"))
     again = client.get(reverse("notifications:mailbox-rows"))

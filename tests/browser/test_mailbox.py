@@ -1,6 +1,7 @@
 """The dev mailbox in a real browser: a link in an email opens our site in a new tab, the email's
 script never runs, the frame fits the email, the raw view and .eml download, search, a new email
-appearing without a reload, and no page wider than the window at 390 px and 1,280 px (with a
+pushed by the server's event stream and appearing without a reload, attachments, the tablet width,
+a readable Clear all, and no page wider than the window at 390 px and 1,280 px (with a
 screenshot of each; UPDATE_DOCS_SCREENSHOTS=1 refreshes the README's)."""
 
 import os
@@ -57,6 +58,7 @@ def assert_fits(page, name):
 def contexts(settings, live_server):
     settings.DEBUG = True  # the dev mailbox exists only with DEBUG on
     settings.SITE_URL = live_server.url
+    settings.NOTIFICATIONS_MAILBOX_STREAM_SECONDS = 3  # short streams: the browser reconnects often
     opened = []
     yield opened
     for context in opened:
@@ -126,11 +128,24 @@ def test_search_and_new_mail_without_a_reload(browser, live_server, contexts):
     expect(page.get_by_role("link", name="For Bob")).to_be_visible()
     expect(page.get_by_role("link", name="For Ada")).to_have_count(0)
 
-    page.goto("/dev/mailbox/")
+    # New mail is pushed by the server (Server-Sent Events); the list asks for its rows only then.
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    with page.expect_response(lambda response: "/dev/mailbox/events/" in response.url) as stream:
+        page.goto("/dev/mailbox/")
+    assert stream.value.headers["content-type"] == "text/event-stream"
     page.evaluate("window.notReloaded = true")
+    page.wait_for_timeout(2500)  # longer than the old poll's period: nothing is fetched meanwhile
+    assert not [url for url in requests if "/dev/mailbox/rows/" in url]
     send("Arrived just now", live_server.url)
     expect(page.get_by_role("link", name="Arrived just now")).to_be_visible()
     assert page.evaluate("window.notReloaded === true")
+    assert len([url for url in requests if "/dev/mailbox/rows/" in url]) == 1
+    # After the server ends a stream, the browser opens the next one by itself.
+    streams = "performance.getEntriesByType('resource').filter(e => e.name.includes('/events/')).length"
+    page.wait_for_function(f"{streams} >= 2")
+    send("After a reconnect", live_server.url)
+    expect(page.get_by_role("link", name="After a reconnect")).to_be_visible()
 
 
 @pytest.mark.parametrize("size", WIDTHS)
@@ -143,6 +158,9 @@ def test_no_mailbox_page_is_wider_than_the_window(browser, live_server, contexts
         ("detail", f"/dev/mailbox/{row.pk}/"),
         ("raw", f"/dev/mailbox/{row.pk}/raw/"),
         ("links", f"/dev/mailbox/{row.pk}/links/"),
+        ("compatibility", f"/dev/mailbox/{row.pk}/compatibility/"),
+        ("spam", f"/dev/mailbox/{row.pk}/spam/"),
+        ("release", f"/dev/mailbox/{row.pk}/release/"),
     ]:
         page.goto(path)
         if name == "detail":
