@@ -7,6 +7,7 @@ and opens each URL as a visitor and as a staff user. A response that is not HTML
 /metrics, webhooks) is not a page; a new pattern whose parameter the test cannot fill fails it.
 """
 
+import datetime
 import re
 
 import pytest
@@ -53,12 +54,13 @@ def objects_make(user_factory):
     from django.contrib.auth.tokens import default_token_generator
     from django.contrib.contenttypes.models import ContentType
     from django.core.mail import EmailMultiAlternatives
+    from django.utils import timezone
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
     from django_celery_results.models import GroupResult, TaskResult
 
     from accounts.codes import code_send_process
-    from accounts.models import EmailCaptcha
+    from accounts.models import EmailCaptcha, Passkey, TrustedBrowser
     from accounts.tokens import confirm_token_generator, email_change_token_generator, email_revert_token_generator
     from notifications.dev.mailbox import message_source
     from notifications.dev.parts import message_attachments, message_parse
@@ -77,6 +79,13 @@ def objects_make(user_factory):
     TaskResult.objects.create(task_id="task-1", task_name="notifications.deliver", status="SUCCESS")
     GroupResult.objects.create(group_id="group-1")
     Group.objects.create(name="Editors")
+    # Another user's second factors: the staff user's own would make logging in take two steps.
+    passkey = Passkey.objects.create(
+        user=ada, name="Laptop", credential_id=b"credential", user_handle=b"handle", public_key=b"key"
+    )
+    trusted = TrustedBrowser.objects.create(
+        user=ada, key_hash="0" * 64, expires_at=timezone.now() + datetime.timedelta(days=30)
+    )
     message = EmailMultiAlternatives(
         "A message with a long unbroken subject " + "x" * 80, "Text " + "y" * 200, to=[ada.email]
     )
@@ -97,6 +106,9 @@ def objects_make(user_factory):
         "uidb64": urlsafe_base64_encode(force_bytes(resetter.pk)),
         "id": ada.pk,
         "content_type_id": ContentType.objects.get_for_model(ada).pk,
+        "passkey_id": passkey.pk,
+        "trust_id": trusted.pk,
+        "message_id": email.pk,
     }
     by_route = {  # a token parameter means a different token on each route
         "accounts/confirm/<str:token>/": confirm_token_generator.make_token(user=fresh, email=fresh.email),
