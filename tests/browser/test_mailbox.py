@@ -169,7 +169,7 @@ def test_no_mailbox_page_is_wider_than_the_window(browser, live_server, contexts
             page.wait_for_function("document.querySelector('iframe.mail').getBoundingClientRect().height > 200")
         assert_fits(page, f"{name}-{size}")
         if f"{name}-{size}" in DOCS_SHOTS and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
-            page.screenshot(path=shots_dir() / f"mailbox-{name}-{size}.png")  # the docs' 
+            page.screenshot(path=shots_dir() / f"mailbox-{name}-{size}.png")  # the docs
 
 
 def contrast(page, selector):
