@@ -136,6 +136,12 @@ LINKS = [
         {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
     ),
     _link(
+        "POST /{client}/account/passkeys",
+        201,
+        "PATCH /{client}/account/passkeys/{passkey_id}",
+        {**CLIENT, "passkey_id": "$response.body#/id", "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
         "GET /{client}/account/passkeys",
         200,
         "PATCH /{client}/account/passkeys/{passkey_id}",
