@@ -147,6 +147,18 @@ LINKS = [
     _link("POST /{client}/auth/login", 200, "GET /{client}/account/passkeys", NEW_SESSION),
     _link("POST /{client}/auth/login", 200, "POST /{client}/account/passkeys/begin", NEW_SESSION),
     _link(
+        "POST /{client}/auth/2fa/passkey/begin",
+        200,
+        "POST /{client}/auth/2fa/passkey",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "POST /{client}/auth/reauthenticate/passkey/begin",
+        200,
+        "POST /{client}/auth/reauthenticate/passkey",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
         "POST /{client}/account/passkeys/begin",
         200,
         "POST /{client}/account/passkeys",

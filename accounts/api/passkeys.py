@@ -5,17 +5,21 @@ Each ceremony is begin (the WebAuthn options) then finish (the browser's or plat
 The challenge is kept in the client's session: the browser client's session cookie, or the app
 client's token (an app client that has none gets one with the options, to send with finish)."""
 
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from .. import forms
 from ..conf import settings
 from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
-from ..flows import passkeys
+from ..flows import mfa, passkeys
+from ..flows.notices import mfa_notify
+from ..origin import request_origin
 from ..verification import PENDING_KEY, verification_pending
 from . import schemas as s
 from .clients import ClientKind, client_auth, client_for
 from .common import language, limit, session_out
-from .problems import field_problem, invalid
+from .mfa import reauth_require
+from .problems import ApiProblem, field_problem, invalid
 
 router = Router(tags=["passkeys"])
 
@@ -61,9 +65,74 @@ def login_begin(request, client: ClientKind):
 
 @router.post("/{client}/auth/passkey/login/finish", response=s.SessionOut, summary="Log in with a passkey")
 def login_finish(request, client: ClientKind, body: s.PasskeyCredentialIn):
+    """A passkey with user verification is two factors in one: no second-factor step follows, and
+    the log-in counts as a fresh re-authentication."""
     api_client, user = _ceremony(request, client, passkeys.passkey_login_finish, credential=body.credential)
+    mfa.mfa_login_cancel(request)
     api_client.login(user)
+    mfa.reauth_record(request, method="passkey", user=user)
     return session_out(api_client)
+
+
+# ------------------------------------------------------------------------------------------------
+# A passkey as the second factor of a log-in, and for re-authentication
+# ------------------------------------------------------------------------------------------------
+def _pending(request, client):
+    client_for(request, client)
+    user = mfa.mfa_login_pending(request)
+    if user is None:
+        raise ApiProblem(
+            400, _("The log-in timed out or was replaced by another. Please log in again."), code="expired"
+        )
+    return user
+
+
+@router.post(
+    "/{client}/auth/2fa/passkey/begin", response=s.PasskeyOptionsOut, summary="Begin the second factor with a passkey"
+)
+def second_factor_begin(request, client: ClientKind):
+    """After a log-in answered with pending `second_factor` and `passkey` among its methods."""
+    user = _pending(request, client)
+    _client, options = _ceremony(request, client, passkeys.passkey_second_factor_begin, user=user)
+    return {"options": options}
+
+
+@router.post("/{client}/auth/2fa/passkey", response=s.SessionOut, summary="Pass the second factor with a passkey")
+def second_factor_finish(request, client: ClientKind, body: s.PasskeyCredentialIn):
+    user = _pending(request, client)
+    api_client, _passkey = _ceremony(
+        request, client, passkeys.passkey_second_factor_verify, user=user, credential=body.credential
+    )
+    try:
+        mfa.mfa_login_complete(request, method="passkey")
+    except mfa.MfaError as error:
+        raise ApiProblem(400, error.message, code=error.code) from None
+    return session_out(api_client)
+
+
+@router.post(
+    "/{client}/auth/reauthenticate/passkey/begin",
+    response=s.PasskeyOptionsOut,
+    auth=client_auth,
+    summary="Begin confirming it is me with a passkey",
+)
+def reauth_begin(request, client: ClientKind):
+    begin = passkeys.passkey_second_factor_begin
+    _client, options = _ceremony(request, client, begin, user=request.auth, purpose=passkeys.REAUTH)
+    return {"options": options}
+
+
+@router.post(
+    "/{client}/auth/reauthenticate/passkey",
+    response=s.ReauthOut,
+    auth=client_auth,
+    summary="Confirm it is me with a passkey",
+)
+def reauth_finish(request, client: ClientKind, body: s.PasskeyCredentialIn):
+    verify = passkeys.passkey_second_factor_verify
+    _ceremony(request, client, verify, user=request.auth, credential=body.credential, purpose=passkeys.REAUTH)
+    mfa.reauth_record(request, method="passkey")
+    return {"method": "passkey", "expires_in": settings.ACCOUNTS_REAUTH_TIMEOUT}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -112,6 +181,10 @@ def passkey_list(request, client: ClientKind):
     "/{client}/account/passkeys/begin", response=s.PasskeyOptionsOut, auth=client_auth, summary="Begin adding a passkey"
 )
 def passkey_add_begin(request, client: ClientKind):
+    """Needs a fresh re-authentication, as every change of factors: else 401
+    `reauthentication_required`, naming the ways to give one."""
+    client_for(request, client)
+    reauth_require(request, request.auth)
     api_client, options = _ceremony(request, client, passkeys.passkey_registration_begin, user=request.auth)
     return {"options": options}
 
@@ -146,8 +219,10 @@ def passkey_rename(request, client: ClientKind, passkey_id: int, body: s.Passkey
 )
 def passkey_remove(request, client: ClientKind, passkey_id: int):
     client_for(request, client)
+    reauth_require(request, request.auth)
     try:
         passkeys.passkey_remove(user=request.auth, passkey_id=passkey_id)
     except passkeys.PasskeyError as error:
         raise _problem(error) from None
+    mfa_notify(user=request.auth, event="factor_removed", factor="passkey", **request_origin(request))
     return Status(204, None)

@@ -188,6 +188,8 @@ class PasskeyOut(Schema):
     last_used_at: str | None = None
     transports: list[str] = []
     backed_up: bool
+
+
 class SecondFactorIn(Schema):
     code: str = Field(..., max_length=64, description="A code from the authenticator app, or a recovery code.")
 

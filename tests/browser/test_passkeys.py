@@ -5,6 +5,7 @@ user), against the live server on real PostgreSQL and Redis.
 The browser makes and signs with real keys; the server checks them with py_webauthn. Nothing on
 the server side is mocked."""
 
+import re
 import socket
 import threading
 
@@ -332,3 +333,42 @@ def test_passkey_sign_up_shows_field_errors(page, site, user_factory):
     expect(page.locator("[data-field-error]")).to_have_count(2)
     expect(page.locator("[data-field-error]").last).to_have_text("That username is taken.")
     assert credentials_of(cdp, auth_id) == []  # nothing asked of the authenticator
+
+
+def session_of(page):
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    (key,) = [c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME]
+    return SessionStore(session_key=key).load()
+
+
+def test_a_passkey_as_the_second_factor_and_for_re_authentication(page, site, user_factory, settings):
+    user_factory("hedy")
+    watch_passkey_requests(page, autofill=False)
+    authenticator(page)
+    log_in_with_password(page, "hedy")
+    add_passkey(page, "Laptop")
+    log_out(page)
+
+    # The password is no longer enough: the log-in waits for the passkey.
+    page.goto("/accounts/login/")
+    page.get_by_label("Email or username").fill("hedy")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page).to_have_url(f"{site.url}/accounts/login/second-factor/")
+    assert not logged_in(page)
+    page.get_by_role("button", name="Use a passkey").click()
+    expect_logged_in_home(page, site, "hedy")
+    assert session_of(page)["accounts_reauth"]["method"] == "passkey"
+
+    # Later, a change of factors asks for a fresh proof; the passkey gives it.
+    settings.ACCOUNTS_REAUTH_TIMEOUT = 0
+    page.goto("/accounts/passkeys/")
+    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/\?next="))
+    settings.ACCOUNTS_REAUTH_TIMEOUT = 300
+    before = session_of(page)["accounts_reauth"]["at"]
+    page.get_by_role("button", name="Use a passkey").click()
+    expect(page).to_have_url(f"{site.url}/accounts/passkeys/")
+    proof = session_of(page)["accounts_reauth"]
+    assert proof["method"] == "passkey" and proof["at"] > before
