@@ -88,13 +88,25 @@ def security_state(user) -> str:
     pending log-in and a trusted browser are bound to it, so a password change or reset, or a
     factor added, removed or replaced, ends them. Using a factor does not change it."""
     factors = list(Authenticator.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
-    keys = list(Passkey.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
-    digest = f"{user.pk}:{user.password}:{factors}" + (f":passkeys:{keys}" if keys else "")
-    return salted_hmac(STATE_SALT, digest, algorithm="sha256").hexdigest()
+    passkeys = list(Passkey.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
+    if passkeys:  # a passkey added or removed changes the state too
+        factors.append(("passkeys", passkeys))
+    return salted_hmac(STATE_SALT, f"{user.pk}:{user.password}:{factors}", algorithm="sha256").hexdigest()
 
 
 def mfa_enabled(user) -> bool:
     return bool(second_factor_methods(user))
+
+
+def factors_remove_all(*, user) -> list[str]:
+    """Remove every authenticator of `user` (app and recovery codes) and end every browser's trust,
+    e.g. for staff helping someone who lost their device. Returns the names of what was removed."""
+    from ..models import TrustedBrowser
+
+    rows = list(Authenticator.objects.filter(user=user))
+    Authenticator.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    TrustedBrowser.objects.filter(user=user).delete()
+    return [str(row.get_kind_display()) for row in rows]
 
 
 # ------------------------------------------------------------------------------------------------
