@@ -50,8 +50,8 @@ def test_two_accounts_that_collapse_stop_the_migration(old_state):
     old_state.objects.filter(username="carol2").delete()  # so the fixture can migrate forward again
 
 
-BEFORE_QUOTED = [("accounts", "0007_app_tokens_code_purposes")]
-AFTER_QUOTED = [("accounts", "0008_quoted_local_parts")]
+BEFORE_QUOTED = [("accounts", "0009_second_factor")]
+AFTER_QUOTED = [("accounts", "0010_quoted_local_parts")]
 
 
 @pytest.fixture

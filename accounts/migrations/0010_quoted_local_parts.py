@@ -48,7 +48,7 @@ def canonicalise(apps, schema_editor):
     problems = _problems(users)
     if problems:
         raise IdentityConflict(
-            "accounts.0008: these accounts cannot be given canonical addresses (a quoted local "
+            "accounts.0010: these accounts cannot be given canonical addresses (a quoted local "
             "part is the same mailbox as the unquoted one) without merging or losing one:\n"
             + "\n".join(problems)
             + "\nChange the address of all but one of each group, and give an address that needs "
@@ -62,7 +62,7 @@ def canonicalise(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_app_tokens_code_purposes"),
+        ("accounts", "0009_second_factor"),
     ]
 
     operations = [
