@@ -283,6 +283,7 @@ def _mail_code(captcha, code, *, to, language):
         category="urgent",
         sensitive=True,
         redact=[code],
+        unsolicited=True,
     )
 
 

@@ -61,6 +61,7 @@ def confirmation_send(*, user):
         category=URGENT,
         sensitive=True,
         redact=[link, token],
+        unsolicited=True,
     )
 
 

@@ -40,6 +40,7 @@ def email_change_request(*, user, new_email):
             context={"user": owner, "login_url": absolute(reverse("accounts:login"))},
             language=owner.language,
             category=URGENT,
+            unsolicited=True,
         )
         return False
     token = email_change_token_generator.make_token(user=user, email=new_email)
@@ -57,6 +58,7 @@ def email_change_request(*, user, new_email):
         category=URGENT,
         sensitive=True,
         redact=[link, token],
+        unsolicited=True,
     )
     return True
 

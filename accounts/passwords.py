@@ -79,6 +79,7 @@ def password_reset_send(*, user, uidb64, token, template="password_reset"):
         category=URGENT,
         sensitive=True,
         redact=[link, token],
+        unsolicited=True,
     )
 
 

@@ -104,6 +104,7 @@ def signup_username_taken_notify(*, email, username, language=None):
         context={"username": username, "signup_url": absolute(reverse("accounts:signup"))},
         language=language or settings.LANGUAGE_CODE,
         category=URGENT,
+        unsolicited=True,
     )
 
 
@@ -136,6 +137,7 @@ def signup_existing_notify(*, email):
         category=URGENT,
         sensitive=bool(redact),
         redact=redact,
+        unsolicited=True,
     )
 
 

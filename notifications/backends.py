@@ -6,6 +6,7 @@ nothing; a broker that is down at commit time loses nothing (the sweeper picks t
 """
 
 import json
+import logging
 
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
@@ -13,8 +14,11 @@ from django.db import transaction
 from .models import OutboundEmail
 from .ops import metrics
 from .outbox import crypto
+from .outbox.ceiling import ceiling_check
 from .outbox.message import redact, send_at, to_payload, validate
 from .outbox.services import outbox_enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 
 class OutboxBackend(BaseEmailBackend):
@@ -26,9 +30,12 @@ class OutboxBackend(BaseEmailBackend):
         # No savepoint: two round trips less per send() inside a request's transaction. A failed
         # INSERT then fails the caller's transaction too, as a plain save() would.
         with transaction.atomic(savepoint=False):
+            held = ceiling_check(rows)
             OutboundEmail.objects.bulk_create(rows)
             metrics.outbox_created(rows)
-            outbox_enqueue_on_commit(rows)
+            outbox_enqueue_on_commit([row for row in rows if all(row is not other for other in held)])
+        for row in held:
+            logger.warning("outbox: email %s to %s %s", row.pk, row.recipients, row.last_error)
         return len(rows)
 
     def _row(self, message):
@@ -41,6 +48,7 @@ class OutboxBackend(BaseEmailBackend):
             recipients=", ".join(message.recipients()),
             subject=str(message.subject)[:998],
             sensitive=sensitive,
+            unsolicited=bool(getattr(message, "outbox_unsolicited", False)),
         )
         when = send_at(message)
         if when is not None:

@@ -118,6 +118,11 @@ DEFAULTS = {
     # Empty: release is off.
     "NOTIFICATIONS_MAILBOX_RELEASE_SMTP": "",
     "NOTIFICATIONS_MAILBOX_RELEASE_ALLOW": [],
+    # The per-mailbox ceiling (outbox/ceiling.py): unsolicited mail (confirmation, reset, codes,
+    # sign-up notices) one recipient may get an hour and a day, whatever spelling asked; past it,
+    # such mail is not sent and its row says why. 0 turns a limit off.
+    "NOTIFICATIONS_UNSOLICITED_PER_HOUR": 10,
+    "NOTIFICATIONS_UNSOLICITED_PER_DAY": 30,
     # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
     "ANYMAIL": {},
 }

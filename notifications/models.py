@@ -31,6 +31,8 @@ class OutboundEmail(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     payload_encrypted = models.TextField(blank=True)
     sensitive = models.BooleanField(default=False)
+    # Caused by someone who has not proved the mailbox is theirs: counted by the per-mailbox ceiling.
+    unsolicited = models.BooleanField(default=False)
     redacted = models.BooleanField(default=False)
 
     attempts = models.PositiveIntegerField(default=0)
@@ -67,6 +69,9 @@ class OutboundEmail(models.Model):
             # Operations (dashboard.py, retention.py): each query there reads one of these.
             models.Index(fields=["status", "created_at"], name="outbox_status_created_idx"),
             models.Index(fields=["sent_at"], name="outbox_sent_idx"),
+            models.Index(
+                fields=["recipients", "created_at"], condition=models.Q(unsolicited=True), name="outbox_unsolicited_idx"
+            ),
             models.Index(fields=["status", "updated_at"], name="outbox_status_updated_idx"),
             models.Index(
                 fields=["created_at"], condition=~models.Q(payload_encrypted="", payload={}), name="outbox_content_idx"

@@ -5,8 +5,10 @@ OutboxMessage declares the outbox's own options as AnymailMessage declares Anyma
   sensitive  True when the content carries a secret (code, link): encrypted at rest
   redact     strings replaced by "[redacted]" once delivered (sensitive mail only)
   template   the template name it was rendered from, for the admin
-They are kept as the attributes outbox_category, outbox_sensitive, outbox_redact and
-outbox_template, which a plain EmailMessage may also carry.
+  unsolicited  True when someone who has not proved they own the recipient's mailbox caused it
+             (confirmation, reset, code, sign-up notices): counted against the per-mailbox ceiling
+They are kept as the attributes outbox_category, outbox_sensitive, outbox_redact,
+outbox_template and outbox_unsolicited, which a plain EmailMessage may also carry.
 
 Anymail's attributes (tags, metadata, merge_*, template_id, track_*, esp_extra, ...) are kept in
 the payload and reach the provider; one left UNSET stays UNSET. send_at is the outbox's to keep:
@@ -57,6 +59,7 @@ class OutboxMessageMixin(EmailMessage):
         self.outbox_sensitive = bool(kwargs.pop("sensitive", False))
         self.outbox_redact = [str(secret) for secret in kwargs.pop("redact", ())]
         self.outbox_template = kwargs.pop("template", "")
+        self.outbox_unsolicited = bool(kwargs.pop("unsolicited", False))
         super().__init__(*args, **kwargs)
 
     def message(self, *, policy=email.policy.default):

@@ -42,9 +42,12 @@ def email_send(
     redact=(),
     headers=None,
     from_email=None,
+    unsolicited=False,
 ):
     """Render templates/email/<template>/ and send it through the outbox (Django's email API).
-    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834)."""
+    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834). `unsolicited`:
+    anyone could have caused this mail to `to` without proving the mailbox is theirs, so it counts
+    against the per-mailbox ceiling (outbox/ceiling.py)."""
     subject, text, html = email_render(template=template, context=context, language=language)
     message = OutboxMessage(
         subject,
@@ -56,6 +59,7 @@ def email_send(
         sensitive=sensitive,
         redact=redact,
         template=template,
+        unsolicited=unsolicited,
     )
     message.attach_alternative(html, "text/html")
     message.send()
