@@ -38,6 +38,7 @@ DEFAULTS = {
         "password_reset_code": "10/m/key,100/h/ip",
         "account_delete": "1/m/key,5/h/key",
         "account_delete_confirm": "10/h/key",
+        "passkey": "30/m/ip,300/h/ip",
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
@@ -69,6 +70,11 @@ DEFAULTS = {
     "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
     # Seconds between two writes of a session's "last seen" (accounts/sessions.py).
     "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
+    # Passkeys (accounts/flows/passkeys.py): seconds a WebAuthn challenge may be answered in, and
+    # the name browsers show for this site (empty: SITE_URL's host). The RP ID and the origin are
+    # SITE_URL's, never the request's Host.
+    "ACCOUNTS_PASSKEY_CHALLENGE_TIMEOUT": 300,
+    "ACCOUNTS_PASSKEY_RP_NAME": "",
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

@@ -219,3 +219,30 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"session of user {self.user_id} from {self.ip or '?'}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) that logs its owner in, on its own or as a second factor
+    (accounts/flows/passkeys.py). Only the public key is kept: nothing here can log anyone in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(_("name"), max_length=64)
+    # The authenticator's id for it (at most 1023 bytes, WebAuthn Level 3), and our id for the user
+    # (random, the same for every passkey of one account), as the browser sends them back.
+    credential_id = models.BinaryField(_("credential id"), max_length=1023, unique=True)
+    user_handle = models.BinaryField(_("user handle"), max_length=64)
+    public_key = models.BinaryField(_("public key"))
+    # 0 for authenticators that keep no counter; otherwise it must grow with every use.
+    sign_count = models.PositiveBigIntegerField(_("sign count"), default=0)
+    transports = models.JSONField(_("transports"), default=list, blank=True)
+    backed_up = models.BooleanField(_("backed up"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"passkey {self.name!r} of user {self.user_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import account, codes, confirmation, email_change, login, passwords, signup
+from .views import account, codes, confirmation, email_change, login, passkeys, passwords, signup
 
 app_name = "accounts"
 
@@ -37,4 +37,14 @@ urlpatterns = [
     path("code/", codes.CodeSendView.as_view(), name="code-send"),
     path("login/code/", login.LoginCodeView.as_view(), name="login-code"),
     path("login/code/confirm/", login.LoginCodeConfirmView.as_view(), name="login-code-confirm"),
+    path("passkeys/", passkeys.PasskeyListView.as_view(), name="passkeys"),
+    path("passkeys/<int:passkey_id>/rename/", passkeys.PasskeyRenameView.as_view(), name="passkey-rename"),
+    path("passkeys/<int:passkey_id>/remove/", passkeys.PasskeyRemoveView.as_view(), name="passkey-remove"),
+    path("passkeys/register/begin/", passkeys.PasskeyRegisterBeginView.as_view(), name="passkey-register-begin"),
+    path("passkeys/register/finish/", passkeys.PasskeyRegisterFinishView.as_view(), name="passkey-register-finish"),
+    path("passkeys/login/begin/", passkeys.PasskeyLoginBeginView.as_view(), name="passkey-login-begin"),
+    path("passkeys/login/finish/", passkeys.PasskeyLoginFinishView.as_view(), name="passkey-login-finish"),
+    path("signup/passkey/", passkeys.PasskeySignupView.as_view(), name="passkey-signup"),
+    path("signup/passkey/begin/", passkeys.PasskeySignupBeginView.as_view(), name="passkey-signup-begin"),
+    path("signup/passkey/finish/", passkeys.PasskeySignupFinishView.as_view(), name="passkey-signup-finish"),
 ]

@@ -6,10 +6,13 @@ django-ninja generates the schema from the type hints the endpoints are written 
 document cannot drift from the code; schemathesis then checks the live API against it, following
 the OpenAPI links below from one operation to the next as a client would (its stateful phase)."""
 
+from django.conf import settings
+
 from accounts.api import account, auth
 from accounts.api.clients import client_auth
 from accounts.api.problems import ProblemAPI, problem_response
 from notifications import api as notifications_api
+from notifications.dev import api as mailbox_api
 from notifications.follows.limits import FollowLimited
 
 PREFIX = "/api/v1"
@@ -135,6 +138,9 @@ LINKS = [
 class MailsiteAPI(ProblemAPI):
     def get_openapi_schema(self, *args, **kwargs):
         schema = super().get_openapi_schema(*args, **kwargs)
+        if not settings.DEBUG:  # the dev mailbox's operations exist only while DEBUG is on
+            for path in [p for p in schema["paths"] if p.startswith(PREFIX + mailbox_api.PATH_PREFIX)]:
+                del schema["paths"][path]
         operations = {
             f"{method.upper()} {path.removeprefix(PREFIX)}": operation
             for path, methods in schema["paths"].items()
@@ -170,6 +176,7 @@ api.add_router("", account.router)
 api.add_router("", auth.router)
 api.add_router("", notifications_api.public)
 api.add_router("", notifications_api.member, auth=client_auth)
+api.add_router("", mailbox_api.router)
 
 
 @api.exception_handler(FollowLimited)

@@ -21,7 +21,7 @@ def test_a_redis_url_without_the_redis_package_is_an_error(settings, monkeypatch
     settings.NOTIFICATIONS_REDIS_URL = "redis://127.0.0.1:1/0"
     hide(monkeypatch, "redis")
     (error,) = optional_packages(None)
-    assert error.id == "notifications.E002" and "mailsite-apps[redis]" in error.hint
+    assert error.id == "notifications.E004" and "mailsite-apps[redis]" in error.hint
 
 
 def test_no_redis_url_needs_no_redis_package(settings, monkeypatch):
