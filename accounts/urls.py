@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import account, codes, confirmation, email_change, login, passkeys, passwords, signup
+from .views import account, codes, confirmation, email_change, login, mfa, passkeys, passwords, signup
 
 app_name = "accounts"
 
@@ -37,6 +37,13 @@ urlpatterns = [
     path("code/", codes.CodeSendView.as_view(), name="code-send"),
     path("login/code/", login.LoginCodeView.as_view(), name="login-code"),
     path("login/code/confirm/", login.LoginCodeConfirmView.as_view(), name="login-code-confirm"),
+    path("login/second-factor/", mfa.SecondFactorView.as_view(), name="login-second-factor"),
+    path("reauthenticate/", mfa.ReauthView.as_view(), name="reauthenticate"),
+    path("security/", mfa.SecurityView.as_view(), name="security"),
+    path("security/totp/", mfa.TotpSetupView.as_view(), name="totp-setup"),
+    path("security/totp/remove/", mfa.TotpRemoveView.as_view(), name="totp-remove"),
+    path("security/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="recovery-codes"),
+    path("security/trusted/<int:trust_id>/revoke/", mfa.TrustRevokeView.as_view(), name="trust-revoke"),
     path("passkeys/", passkeys.PasskeyListView.as_view(), name="passkeys"),
     path("passkeys/<int:passkey_id>/rename/", passkeys.PasskeyRenameView.as_view(), name="passkey-rename"),
     path("passkeys/<int:passkey_id>/remove/", passkeys.PasskeyRemoveView.as_view(), name="passkey-remove"),

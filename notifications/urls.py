@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from .dev import views, views_previews
+from .dev import views, views_previews, views_tools
 from .follows import views as views_social
 
 
@@ -33,6 +33,9 @@ urlpatterns = [
     path("dev/mailbox/<int:pk>/links/", views.mailbox_links, name="mailbox-links"),
     path("dev/mailbox/<int:pk>/delete/", views.mailbox_delete, name="mailbox-delete"),
     path("dev/mailbox/<int:pk>/unread/", views.mailbox_unread, name="mailbox-unread"),
+    path("dev/mailbox/<int:pk>/compatibility/", views_tools.mailbox_compat, name="mailbox-compat"),
+    path("dev/mailbox/<int:pk>/spam/", views_tools.mailbox_spam, name="mailbox-spam"),
+    path("dev/mailbox/<int:pk>/release/", views_tools.mailbox_release_view, name="mailbox-release"),
     path("dev/mailbox/<int:pk>/attachments/<int:index>/", views.mailbox_attachment, name="mailbox-attachment"),
     path("dev/emails/", views_previews.email_preview_list, name="email-previews"),
     path("dev/emails/<slug:name>/", views_previews.email_preview_detail, name="email-preview"),

@@ -13,6 +13,7 @@ from .. import confirmation, forms
 from ..codes import CodeError, Purpose, code_send, code_sent_message
 from ..conf import settings
 from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
+from ..flows.mfa import mfa_login_start
 from ..identity import login_key
 from ..login_by_code import login_by_code
 from ..origin import request_origin
@@ -73,7 +74,7 @@ def login(request, client: ClientKind, body: s.LoginIn):
     form = forms.LoginForm(request, data={"username": body.login, "password": body.password})
     if not form.is_valid():
         raise invalid(form, _("Log-in failed."))
-    api_client.login(form.get_user())
+    mfa_login_start(request, user=form.get_user())
     return session_out(api_client)
 
 
@@ -214,7 +215,7 @@ def code_login(request, client: ClientKind, body: s.CodeLoginIn):
         user = login_by_code(email=form.cleaned_data["email"], code=body.code, ip=client_ip(request))
     except CodeError as error:
         raise code_problem(error) from None
-    api_client.login(user)
+    mfa_login_start(request, user=user)
     return session_out(api_client)
 
 

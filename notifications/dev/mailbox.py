@@ -1,6 +1,7 @@
 """The dev mailbox's reading of an outbox row: search, links, codes, the raw source, and what our
 own site answers for each link. Development only: the views (views.py) refuse with DEBUG off."""
 
+import hashlib
 import re
 import urllib.error
 import urllib.request
@@ -107,6 +108,11 @@ def message_source(email):
         # The Date the delivery gave it, not the time of this reading.
         message.extra_headers["Date"] = format_datetime(email.sent_at or email.created_at)
     mime = message.message()
+    # Fixed boundaries, so that every reading (the raw view, the .eml, a release) is the same bytes.
+    seed = f"{email.pk}:{email.created_at.isoformat()}"
+    for index, part in enumerate(mime.walk()):
+        if part.is_multipart():
+            part.set_boundary("=_mailbox_" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:24])
     return mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
 
 

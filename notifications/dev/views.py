@@ -14,6 +14,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from ..models import OutboundEmail
+from .compat import html_compatibility
 from .mailbox import (
     html_for_frame,
     link_status,
@@ -26,6 +27,7 @@ from .mailbox import (
 )
 from .parts import html_highlighted, message_attachments, message_headers, message_parse
 from .preview import outbound_preview
+from .spam import spam_checker
 from .stream import mailbox_state, mailbox_stream
 
 # The frame's own policy, whatever the iframe says: no script, no form and no plugin ever runs, so
@@ -86,6 +88,8 @@ def mailbox_detail(request, pk):
         "all_headers": message_headers(parsed) if parsed else None,
         "attachments": message_attachments(parsed) if parsed else [],
         "html_source": html_highlighted(preview.html) if preview.html else "",
+        "compat_flags": len(html_compatibility(preview.html)) if preview.html else 0,
+        "spam_checker": spam_checker(),
     }
     return render(request, "notifications/mailbox_detail.html", context)
 

@@ -158,6 +158,9 @@ def test_no_mailbox_page_is_wider_than_the_window(browser, live_server, contexts
         ("detail", f"/dev/mailbox/{row.pk}/"),
         ("raw", f"/dev/mailbox/{row.pk}/raw/"),
         ("links", f"/dev/mailbox/{row.pk}/links/"),
+        ("compatibility", f"/dev/mailbox/{row.pk}/compatibility/"),
+        ("spam", f"/dev/mailbox/{row.pk}/spam/"),
+        ("release", f"/dev/mailbox/{row.pk}/release/"),
     ]:
         page.goto(path)
         if name == "detail":
