@@ -1,12 +1,10 @@
 """Keeps accounts/sessions.py's rows in step with the requests of logged-in users."""
 
-from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext as _
 
 from . import sessions
 from .conf import settings
@@ -42,8 +40,8 @@ class UserSessionMiddleware:
             elif not request.session.get(sessions.TRACKED_SESSION_KEY):
                 request.session[sessions.TRACKED_SESSION_KEY] = True
             if alive and _staff_needs_second_factor(request, user):
-                messages.warning(request, _("Set up a second factor to use the admin."))
-                return redirect("accounts:security")
+                # (before MessageMiddleware: the page says why from its query)
+                return redirect(reverse("accounts:security") + "?required=admin")
         response = self.get_response(request)
         key_after = request.session.session_key
         if key_before and key_after and key_after != key_before and request.user.is_authenticated:

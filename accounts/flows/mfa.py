@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from ..conf import settings
 from ..errors import AccountsError
-from ..models import Authenticator
+from ..models import Authenticator, Passkey
 
 AUTH_BACKEND = "accounts.backends.EmailOrUsernameBackend"
 PENDING_KEY = "accounts_mfa_pending"
@@ -42,6 +42,7 @@ METHOD_NAMES = {
     "recovery_code": gettext_lazy("a recovery code"),
     "password": gettext_lazy("your password"),
     "code": gettext_lazy("a code we email you"),
+    "passkey": gettext_lazy("a passkey"),
 }
 
 
@@ -72,6 +73,8 @@ def second_factor_methods(user) -> list[str]:
         return []
     kinds = set(Authenticator.objects.filter(user=user).values_list("kind", flat=True))
     methods = [method for kind, method in FACTOR_METHODS if kind in kinds]
+    if Passkey.objects.filter(user=user).exists():  # passkeys are rows of their own
+        methods.append("passkey")
     if methods and Authenticator.Kind.RECOVERY_CODES in kinds:
         from .recovery_codes import recovery_codes_left
 
@@ -85,11 +88,25 @@ def security_state(user) -> str:
     pending log-in and a trusted browser are bound to it, so a password change or reset, or a
     factor added, removed or replaced, ends them. Using a factor does not change it."""
     factors = list(Authenticator.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
+    passkeys = list(Passkey.objects.filter(user=user).order_by("pk").values_list("pk", flat=True))
+    if passkeys:  # a passkey added or removed changes the state too
+        factors.append(("passkeys", passkeys))
     return salted_hmac(STATE_SALT, f"{user.pk}:{user.password}:{factors}", algorithm="sha256").hexdigest()
 
 
 def mfa_enabled(user) -> bool:
     return bool(second_factor_methods(user))
+
+
+def factors_remove_all(*, user) -> list[str]:
+    """Remove every authenticator of `user` (app and recovery codes) and end every browser's trust,
+    e.g. for staff helping someone who lost their device. Returns the names of what was removed."""
+    from ..models import TrustedBrowser
+
+    rows = list(Authenticator.objects.filter(user=user))
+    Authenticator.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    TrustedBrowser.objects.filter(user=user).delete()
+    return [str(row.get_kind_display()) for row in rows]
 
 
 # ------------------------------------------------------------------------------------------------

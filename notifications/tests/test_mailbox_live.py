@@ -51,7 +51,8 @@ def test_the_api_lists_reads_gives_the_raw_source_and_deletes(client):
     assert client.delete(f"{API}/{row.pk}").status_code == 204
     assert list(OutboundEmail.objects.values_list("pk", flat=True)) == [older.pk]
     assert client.delete(f"{API}/{row.pk}").status_code == 404
-    assert client.get(f"{API}/{row.pk}").status_code == 404
+    gone = client.get(f"{API}/{row.pk}")
+    assert gone.status_code == 404 and gone["Content-Type"] == "application/problem+json"
     assert client.get(API, {"page": 9}).status_code == 404
     assert client.get(API, {"page": "x"}).status_code in (400, 422)
 

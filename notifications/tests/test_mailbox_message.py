@@ -103,7 +103,7 @@ def test_the_html_source_is_escaped_and_highlighted():
 def test_the_detail_page_shows_the_highlighted_html_source(client):
     row = send_with_attachments()
     page = client.get(reverse("notifications:mailbox-detail", args=[row.pk])).content.decode()
-    source = page.split('<pre class="mail source">', 1)[1].split("</pre>", 1)[0]
+    source = page.split('<pre class="html-source">', 1)[1].split("</pre>", 1)[0]
     assert '<span class="hl-tag">&lt;h1</span> <span class="hl-attr">class</span>' in source
     assert "<script>" not in source
 
