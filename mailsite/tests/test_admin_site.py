@@ -34,3 +34,10 @@ def test_refused_recipients_and_mime_are_read_only(staff_client):
     page = staff_client.get(f"/admin/notifications/outboundemail/{row.pk}/change/").content.decode()
     assert page.count("<textarea") == 0
     assert 'name="refused_recipients"' not in page and 'name="mime"' not in page
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_dashboard_names_the_rate_setting_as_it_is_spelled(staff_client, language):
+    page = staff_client.get("/admin/delivery/", headers={"accept-language": language}).content.decode()
+    assert "NOTIFICATIONS_MAX_RATE" in page
+    assert "EMAIL_MAX_RATE" not in page.replace("NOTIFICATIONS_MAX_RATE", "")
