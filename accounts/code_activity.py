@@ -38,6 +38,11 @@ def _redis():
         return None
 
 
+def activity_counted():
+    """True when the hits are counted: the default cache is django-redis."""
+    return _redis() is not None
+
+
 def _key(action, scope, hour):
     return cache.make_key(f"code:activity:{action}:{scope}:{hour:%Y%m%d%H}")
 

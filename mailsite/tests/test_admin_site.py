@@ -41,3 +41,9 @@ def test_the_dashboard_names_the_rate_setting_as_it_is_spelled(staff_client, lan
     page = staff_client.get("/admin/delivery/", headers={"accept-language": language}).content.decode()
     assert "NOTIFICATIONS_MAX_RATE" in page
     assert "EMAIL_MAX_RATE" not in page.replace("NOTIFICATIONS_MAX_RATE", "")
+
+
+def test_who_is_asking_for_codes_says_why_it_is_empty_without_redis(staff_client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    page = staff_client.get("/admin/accounts/emailcaptcha/activity/").content.decode()
+    assert "the hits are counted in Redis, and the default cache is not django-redis" in page
