@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .confirmation import confirmation_send, user_confirm
+from .flows.email_verification import confirmation_send, user_confirm
 from .forms import AdminUserChangeForm, AdminUserCreationForm
 from .models import User
 

@@ -67,7 +67,7 @@ DEFAULTS = {
     # Log the person in when they confirm their address from the browser that signed up (allauth's
     # ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION); a link opened elsewhere never logs anyone in.
     "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
-    # Seconds between two writes of a session's "last seen" (accounts/sessions.py).
+    # Seconds between two writes of a session's "last seen" (accounts/flows/sessions.py).
     "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],

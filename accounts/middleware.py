@@ -1,10 +1,10 @@
-"""Keeps accounts/sessions.py's rows in step with the requests of logged-in users."""
+"""Keeps accounts/flows/sessions.py's rows in step with the requests of logged-in users."""
 
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from . import sessions
+from .flows import sessions
 from .ratelimit import client_ip
 
 
