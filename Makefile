@@ -4,6 +4,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 DEV_SECRET := $(shell head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ADDRPORT ?= 127.0.0.1:8000
+# The make run log: 0 warnings and errors, 1 also one line per email and request, 2 also Celery and runserver.
+VERBOSITY ?= 1
 
 .PHONY: help install run worker beat test lint bench migrate messages clean
 
@@ -40,7 +42,7 @@ run: install .env
 	@# The compiled translations are committed; this only refreshes them after a .po edit (needs GNU gettext).
 	@if command -v msgfmt >/dev/null; then DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var -v 0; fi
 	@echo "mailsite: http://$(ADDRPORT)/  (dev mailbox: http://$(ADDRPORT)/dev/mailbox/). Ctrl-C stops everything."
-	DEBUG=1 $(VPY) manage.py rundev $(ADDRPORT)
+	DEBUG=1 $(VPY) manage.py rundev -v $(VERBOSITY) $(ADDRPORT)
 
 # DEBUG=0 unless given: the tests run as production does, whatever make run's .env says.
 test: install

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .admin_mfa import factors_remove_by_staff, second_factors_table
 from .flows.email_verification import confirmation_send, user_confirm
 from .forms import AdminUserChangeForm, AdminUserCreationForm
 from .models import User
@@ -32,14 +33,20 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("email", "username", "first_name", "last_name")
     ordering = ("-date_joined",)
     date_hierarchy = "date_joined"
-    actions = ("resend_confirmation", "mark_confirmed")
+    actions = ("resend_confirmation", "mark_confirmed", "remove_second_factors")
+    readonly_fields = ("second_factors",)
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Email"), {"fields": ("email_confirmed_at", "language")}),
+        (_("Second factors"), {"fields": ("second_factors",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "username", "usable_password", "password1", "password2")}),
     )
+
+    @admin.display(description=_("second factors"))
+    def second_factors(self, user):
+        return second_factors_table(user)
 
     @admin.display(boolean=True, description=_("confirmed"), ordering="email_confirmed_at")
     def confirmed(self, user):
@@ -79,6 +86,18 @@ class UserAdmin(DjangoUserAdmin):
             ngettext("Marked %(count)d user as confirmed.", "Marked %(count)d users as confirmed.", count)
             % {"count": count},
             messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Remove the second factors of the selected users (they are told by email)"))
+    def remove_second_factors(self, request, queryset):
+        count = factors_remove_by_staff(request=request, users=queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "Removed the second factors of %(count)d user.", "Removed the second factors of %(count)d users.", count
+            )
+            % {"count": count},
+            messages.SUCCESS if count else messages.WARNING,
         )
 
 

@@ -38,6 +38,12 @@ DEFAULTS = {
         "password_reset_code": "10/m/key,100/h/ip",
         "account_delete": "1/m/key,5/h/key",
         "account_delete_confirm": "10/h/key",
+        # Second-factor codes (authenticator app or recovery code), counted per account only
+        # after its password or emailed code was proven, and only when wrong (docs/second-factor.md).
+        "mfa_verify": "5/m/key,30/h/key,100/h/ip",
+        # Proofs for re-authentication ("sudo mode"): password, authenticator code, emailed code.
+        "reauth": "10/m/key,60/h/ip",
+        "passkey": "30/m/ip,300/h/ip",
     },
     # Off only for tests and load tests.
     "ACCOUNTS_RATE_LIMITS_ENABLED": True,
@@ -69,6 +75,25 @@ DEFAULTS = {
     "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
     # Seconds between two writes of a session's "last seen" (accounts/flows/sessions.py).
     "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
+    # Second factor (accounts/flows/mfa.py). Seconds a log-in waits for its second factor ...
+    "ACCOUNTS_MFA_LOGIN_TIMEOUT": 300,
+    # ... seconds a proof of identity lets a person change their address, password or factors,
+    # delete the account or end other sessions ("sudo mode") ...
+    "ACCOUNTS_REAUTH_TIMEOUT": 300,
+    # ... seconds "trust this browser" skips the second factor ...
+    "ACCOUNTS_MFA_TRUST_AGE": 30 * 24 * 3600,
+    # ... the issuer an authenticator app shows next to the account ...
+    "ACCOUNTS_MFA_TOTP_ISSUER": "mailsite",
+    # ... how many recovery codes a set has, and at how many left the owner is warned ...
+    "ACCOUNTS_MFA_RECOVERY_CODE_COUNT": 10,
+    "ACCOUNTS_MFA_RECOVERY_CODES_LOW": 2,
+    # ... and whether staff must have a second factor to use /admin/.
+    "ACCOUNTS_MFA_REQUIRED_FOR_STAFF": False,
+    # Passkeys (accounts/flows/passkeys.py): seconds a WebAuthn challenge may be answered in, and
+    # the name browsers show for this site (empty: SITE_URL's host). The RP ID and the origin are
+    # SITE_URL's, never the request's Host.
+    "ACCOUNTS_PASSKEY_CHALLENGE_TIMEOUT": 300,
+    "ACCOUNTS_PASSKEY_RP_NAME": "",
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
 }

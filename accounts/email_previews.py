@@ -1,8 +1,8 @@
 """Sample data for the previews of the account emails (/dev/emails/, see notifications/previews.py).
 
 Each context has the shape its sender in accounts/flows/ (signup.py, email_verification.py,
-password_reset.py, email_change.py, code_verification.py, account_deletion.py) gives it. Users are unsaved and the tokens
-are not real, so a preview never holds a link that works.
+password_reset.py, email_change.py, code_verification.py, account_deletion.py) gives it.
+Users are unsaved and the tokens are not real, so a preview never holds a link that works.
 """
 
 from django.urls import reverse
@@ -156,3 +156,57 @@ def account_delete_code():
 def account_deleted():
     """The notice once an account is deleted: the one email kept for its address."""
     return {"username": "ada"}
+
+
+def _mfa_notice(event, **extra):
+    return {
+        "user": _user(),
+        "event": event,
+        "factor": extra.pop("factor", ""),
+        "left": extra.pop("left", None),
+        "security_url": _absolute("accounts:security"),
+        "reset_url": _absolute("accounts:password-reset"),
+        "origin": origin_context(ip="203.0.113.7", user_agent=SAMPLE_USER_AGENT),
+    }
+
+
+@email_preview(template="mfa_notice", name="mfa_factor_added")
+def mfa_factor_added():
+    """An authenticator app was added as a second factor."""
+    return _mfa_notice("factor_added", factor="totp")
+
+
+@email_preview(template="mfa_notice", name="mfa_factor_removed")
+def mfa_factor_removed():
+    """The authenticator app was removed."""
+    return _mfa_notice("factor_removed", factor="totp")
+
+
+@email_preview(template="mfa_notice", name="mfa_factors_removed_by_staff")
+def mfa_factors_removed_by_staff():
+    """Staff removed every second factor of the account (from the admin)."""
+    return _mfa_notice("factors_removed_by_staff")
+
+
+@email_preview(template="mfa_notice", name="mfa_recovery_codes_generated")
+def mfa_recovery_codes_generated():
+    """A new set of recovery codes replaced the old one."""
+    return _mfa_notice("recovery_codes_generated")
+
+
+@email_preview(template="mfa_notice", name="mfa_recovery_code_used")
+def mfa_recovery_code_used():
+    """A recovery code was used to log in."""
+    return _mfa_notice("recovery_code_used", left=7)
+
+
+@email_preview(template="mfa_notice", name="mfa_recovery_codes_low")
+def mfa_recovery_codes_low():
+    """Only a few recovery codes are left."""
+    return _mfa_notice("recovery_codes_low", left=settings.ACCOUNTS_MFA_RECOVERY_CODES_LOW)
+
+
+@email_preview(template="mfa_notice", name="mfa_browser_trusted")
+def mfa_browser_trusted():
+    """A browser was trusted to skip the second factor."""
+    return _mfa_notice("browser_trusted")

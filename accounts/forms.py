@@ -164,7 +164,9 @@ class LoginForm(auth_forms.AuthenticationForm):
         field.label = _("Email or username")
         field.max_length = EMAIL_MAX_LENGTH
         field.validators.append(MaxLengthValidator(EMAIL_MAX_LENGTH))
-        field.widget.attrs.update(maxlength=EMAIL_MAX_LENGTH, autocomplete="username", autocapitalize="none")
+        # "webauthn": the browser offers this site's passkeys in the field's autofill (conditional
+        # mediation, accounts/static/accounts/passkeys.js).
+        field.widget.attrs.update(maxlength=EMAIL_MAX_LENGTH, autocomplete="username webauthn", autocapitalize="none")
         self.fields["password"].validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
 
     def confirm_login_allowed(self, user):
@@ -348,3 +350,19 @@ class AdminUserChangeForm(AdminIdentityMixin, auth_forms.UserChangeForm):
 
     class Meta(auth_forms.UserChangeForm.Meta):
         model = get_user_model()
+
+
+# ------------------------------------------------------------------------------------------------
+# Passkeys (accounts.flows.passkeys)
+# ------------------------------------------------------------------------------------------------
+class PasskeySignupForm(forms.Form):
+    """Sign-up with a passkey instead of a password: the address and the username, validated as
+    the sign-up with a password validates them (the address is not looked up)."""
+
+    email = email_field(autofocus=True)
+    username = SignupForm.base_fields["username"]
+    clean_username = SignupForm.clean_username
+
+
+class PasskeyNameForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=64, required=False)

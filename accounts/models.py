@@ -206,3 +206,99 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"session of user {self.user_id} from {self.ip or '?'}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey) that logs its owner in, on its own or as a second factor
+    (accounts/flows/passkeys.py). Only the public key is kept: nothing here can log anyone in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(_("name"), max_length=64)
+    # The authenticator's id for it (at most 1023 bytes, WebAuthn Level 3), and our id for the user
+    # (random, the same for every passkey of one account), as the browser sends them back.
+    credential_id = models.BinaryField(_("credential id"), max_length=1023, unique=True)
+    user_handle = models.BinaryField(_("user handle"), max_length=64)
+    public_key = models.BinaryField(_("public key"))
+    # 0 for authenticators that keep no counter; otherwise it must grow with every use.
+    sign_count = models.PositiveBigIntegerField(_("sign count"), default=0)
+    transports = models.JSONField(_("transports"), default=list, blank=True)
+    backed_up = models.BooleanField(_("backed up"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"passkey {self.name!r} of user {self.user_id}"
+
+
+class Authenticator(models.Model):
+    """One second factor of a user (accounts/flows/mfa.py): an authenticator app, or the set of
+    recovery codes (passkeys are `Passkey` rows). `data` holds what the factor needs and never in clear what would
+    let someone pass it: a TOTP secret is encrypted (accounts.crypto), recovery codes are hashed."""
+
+    class Kind(models.TextChoices):
+        TOTP = "totp", _("authenticator app")
+        RECOVERY_CODES = "recovery_codes", _("recovery codes")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="authenticators")
+    kind = models.CharField(_("type"), max_length=20, choices=Kind)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    data = models.JSONField(default=dict, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("authenticator")
+        verbose_name_plural = _("authenticators")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One authenticator app and one set of recovery codes per user.
+            models.UniqueConstraint(
+                fields=["user", "kind"],
+                condition=models.Q(kind__in=["totp", "recovery_codes"]),
+                name="accounts_authenticator_one_per_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of user {self.user_id}"
+
+
+class TotpStepUsed(models.Model):
+    """A time step whose code an authenticator app already gave: the unique pair makes a code
+    work once, even for two requests racing with it (the second insert fails)."""
+
+    authenticator = models.ForeignKey(Authenticator, on_delete=models.CASCADE, related_name="+")
+    step = models.BigIntegerField()
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["authenticator", "step"], name="accounts_totp_step_once")]
+
+    def __str__(self):
+        return f"step {self.step} of authenticator {self.authenticator_id}"
+
+
+class TrustedBrowser(models.Model):
+    """A browser its user chose to trust for the second factor ("trust this browser for 30 days").
+    The cookie holds a random key (only its SHA-256 hash is here) and the account's security state
+    at the time; deleting the row, or any change of password or factor, ends the trust."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("trusted since"), default=timezone.now)
+    expires_at = models.DateTimeField(_("trusted until"))
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=400, blank=True)
+
+    class Meta:
+        verbose_name = _("trusted browser")
+        verbose_name_plural = _("trusted browsers")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"trusted browser of user {self.user_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import account, codes, confirmation, email_change, login, passwords, signup
+from .views import account, codes, confirmation, email_change, login, mfa, passkeys, passwords, signup
 
 app_name = "accounts"
 
@@ -37,4 +37,21 @@ urlpatterns = [
     path("code/", codes.CodeSendView.as_view(), name="code-send"),
     path("login/code/", login.LoginCodeView.as_view(), name="login-code"),
     path("login/code/confirm/", login.LoginCodeConfirmView.as_view(), name="login-code-confirm"),
+    path("login/second-factor/", mfa.SecondFactorView.as_view(), name="login-second-factor"),
+    path("reauthenticate/", mfa.ReauthView.as_view(), name="reauthenticate"),
+    path("security/", mfa.SecurityView.as_view(), name="security"),
+    path("security/totp/", mfa.TotpSetupView.as_view(), name="totp-setup"),
+    path("security/totp/remove/", mfa.TotpRemoveView.as_view(), name="totp-remove"),
+    path("security/recovery-codes/", mfa.RecoveryCodesView.as_view(), name="recovery-codes"),
+    path("security/trusted/<int:trust_id>/revoke/", mfa.TrustRevokeView.as_view(), name="trust-revoke"),
+    path("passkeys/", passkeys.PasskeyListView.as_view(), name="passkeys"),
+    path("passkeys/<int:passkey_id>/rename/", passkeys.PasskeyRenameView.as_view(), name="passkey-rename"),
+    path("passkeys/<int:passkey_id>/remove/", passkeys.PasskeyRemoveView.as_view(), name="passkey-remove"),
+    path("passkeys/register/begin/", passkeys.PasskeyRegisterBeginView.as_view(), name="passkey-register-begin"),
+    path("passkeys/register/finish/", passkeys.PasskeyRegisterFinishView.as_view(), name="passkey-register-finish"),
+    path("passkeys/login/begin/", passkeys.PasskeyLoginBeginView.as_view(), name="passkey-login-begin"),
+    path("passkeys/login/finish/", passkeys.PasskeyLoginFinishView.as_view(), name="passkey-login-finish"),
+    path("signup/passkey/", passkeys.PasskeySignupView.as_view(), name="passkey-signup"),
+    path("signup/passkey/begin/", passkeys.PasskeySignupBeginView.as_view(), name="passkey-signup-begin"),
+    path("signup/passkey/finish/", passkeys.PasskeySignupFinishView.as_view(), name="passkey-signup-finish"),
 ]

@@ -5,8 +5,10 @@ bench/results.json.
     python -m bench --scale 0.1           # every size x 0.1 (or BENCH_SCALE=0.1)
     python -m bench --only throughput,scaling
 
-It needs PostgreSQL (DATABASE_URL names the server; the run uses its own database) and Redis
-(REDIS_URL, whose db it flushes; redis://127.0.0.1:6379/10 by default).
+It needs PostgreSQL (DATABASE_URL names the server; the run creates its own databases and drops
+them at its end) and Redis (REDIS_URL, redis://127.0.0.1:6379/10 by default: an empty db, or one
+an earlier run marked as the bench's own; it refuses a db holding keys it did not write). Stopped
+(Ctrl-C, SIGTERM), it still writes what it measured, marked "complete": false.
 """
 
 import argparse
@@ -57,59 +59,114 @@ def main(argv=None):
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mailsite-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
-    from . import environment, procs, report
-    from .core import Context, Result
+    from testing.ownership import Refused
+
+    from . import environment
 
     env = environment.environment_build(database=args.database, workdir=workdir)
     print(f"bench: scale {args.scale:g}, database {env.database_url.rsplit('/', 1)[1]}, redis {env.redis_url}")
     print(f"bench: process logs in {workdir}")
-    results = []
-    started = datetime.datetime.now(datetime.UTC)
-    created = False
+    run = Run(args, env)
     try:
-        created = True
+        environment.services_claim(env)
         environment.database_create(env)
         environment.django_setup(env)
-        machine = environment.machine_describe(env)
-        ctx = Context(env=env, scale=args.scale, workdir=workdir)
-        for name in args.only:
+        run.measure()
+    except Refused as refused:
+        print(f"bench: {refused}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; stopping every process it started", file=sys.stderr)
+        run.interrupted = True
+    finally:
+        run.cleanup()
+    if run.machine is None:  # stopped before anything was measured
+        return 130
+    run.write()
+    if run.interrupted:
+        return 130
+    return 0 if all(r.error is None for r in run.results) else 1
+
+
+class Run:
+    """One run: what it measured so far, written even when it is stopped half way."""
+
+    def __init__(self, args, env):
+        self.args, self.env = args, env
+        self.results = []
+        self.machine = None
+        self.interrupted = False
+        self.current = None  # (benchmark name, monotonic start) of the one running
+        self.started = datetime.datetime.now(datetime.UTC)
+
+    def measure(self):
+        from . import environment, procs, report
+        from .core import Context, Result
+
+        self.machine = environment.machine_describe(self.env)
+        ctx = Context(env=self.env, scale=self.args.scale, workdir=self.env.workdir)
+        for name in self.args.only:
             module = importlib.import_module(f"bench.{name}")
+            self.current = (module, time.monotonic())
             print(f"\nbench: running {name} ...", flush=True)
-            began = time.monotonic()
             try:
                 result = module.run(ctx)
             except KeyboardInterrupt:
                 raise
             except Exception as error:
                 traceback.print_exc()
-                title = (module.__doc__ or name).strip().splitlines()[0]
-                result = Result(name, title, goal="", error=f"{type(error).__name__}: {error}")
+                result = Result(name, _title(module), goal="", error=f"{type(error).__name__}: {error}")
             finally:
                 procs.stop_all()
-            result.numbers["seconds"] = round(time.monotonic() - began, 1)
-            result.numbers["load_average_1m_after"] = round(os.getloadavg()[0], 2)  # others sharing the machine
-            results.append(result)
+            self._add(result)
             report.print_result(result)
-    except KeyboardInterrupt:
-        print("\nbench: interrupted; stopping every process it started", file=sys.stderr)
-        return 130
-    finally:
-        procs.stop_all()
-        if created and not args.keep_database:
-            try:
-                environment.database_drop(env)
-            except Exception as error:
-                print(f"bench: could not drop the run's database: {error}", file=sys.stderr)
+            self.current = None
 
-    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    document = report.document(
-        results, machine=machine, scale=args.scale, started=started, commit=environment.commit_describe()
-    )
-    report.write(document, args.output)
-    print()
-    print(report.summary_table(results))
-    print(f"\nbench: wrote {args.output}")
-    return 0 if all(r.error is None for r in results) else 1
+    def _add(self, result):
+        result.numbers["seconds"] = round(time.monotonic() - self.current[1], 1)
+        result.numbers["load_average_1m_after"] = round(os.getloadavg()[0], 2)  # others sharing the machine
+        self.results.append(result)
+
+    def cleanup(self):
+        from . import environment, procs
+        from .core import Result
+
+        procs.stop_all()
+        if self.interrupted and self.current is not None:
+            module = self.current[0]
+            self._add(Result(module.__name__.rsplit(".", 1)[1], _title(module), goal="", error="interrupted"))
+        if self.args.keep_database:
+            return
+        try:
+            dropped = environment.databases_drop(self.env)
+        except Exception as error:
+            print(f"bench: could not drop the run's databases: {error}", file=sys.stderr)
+        else:
+            if dropped:
+                print(f"bench: dropped the databases it created: {', '.join(dropped)}")
+
+    def write(self):
+        from . import environment, report
+
+        self.machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        document = report.document(
+            self.results,
+            machine=self.machine,
+            scale=self.args.scale,
+            started=self.started,
+            commit=environment.commit_describe(),
+        )
+        document["complete"] = not self.interrupted
+        document["seconds"] = round((datetime.datetime.now(datetime.UTC) - self.started).total_seconds(), 1)
+        report.write(document, self.args.output)
+        print()
+        print(report.summary_table(self.results))
+        what = "the partial results (the run was stopped)" if self.interrupted else "the results"
+        print(f"\nbench: wrote {what} to {self.args.output}")
+
+
+def _title(module):
+    return (module.__doc__ or module.__name__).strip().splitlines()[0]
 
 
 if __name__ == "__main__":

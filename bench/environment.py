@@ -1,9 +1,12 @@
 """The run's own PostgreSQL database and Redis db, and the environment its processes share.
 
-The database is dropped, created and migrated fresh for every run; the Redis db is flushed
-before each benchmark. Both are derived from DATABASE_URL / REDIS_URL:
+The database is created and migrated fresh for every run, and dropped at its end; the Redis db is
+flushed before each benchmark. Both are derived from DATABASE_URL / REDIS_URL:
   database  <name of DATABASE_URL's database>_bench (mailsite_bench by default), or --database
   redis     REDIS_URL as given (redis://127.0.0.1:6379/10 by default)
+Neither is ever emptied unless it is the bench's own (testing/ownership.py): an existing database
+the bench did not create, or a Redis db holding keys it did not write, stops the run before it
+writes anything.
 """
 
 import os
@@ -13,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from testing import ownership
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mailsite"
@@ -26,6 +31,7 @@ class Environment:
     secret_key: str
     workdir: Path
     base: dict = field(default_factory=dict)
+    created: list = field(default_factory=list)  # the databases this run created, dropped at its end
 
     def child(self, **extra):
         """Environment variables for a worker or web process of this run."""
@@ -70,18 +76,24 @@ def _database_name(url):
 
 
 def _admin_url(url):
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    return ownership.postgres_admin_url(url)
+
+
+def services_claim(env):
+    """Refuse, before anything is written, a Redis db that holds keys the bench did not write."""
+    ownership.redis_claim(env.redis_url, who="the benchmarks")
+
+
+def database_add(env, name):
+    """Create the database `name` on the run's server, as the bench's own; its URL."""
+    ownership.postgres_create(_admin_url(env.database_url), name, who="the benchmarks")
+    env.created.append(name)
+    return urlunsplit(urlsplit(env.database_url)._replace(path=f"/{name}"))
 
 
 def database_create(env):
-    """Drop and create the run's database, then migrate it in a subprocess."""
-    import psycopg
-    from psycopg import sql
-
-    name = _database_name(env.database_url)
-    with psycopg.connect(_admin_url(env.database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    """Create the run's database (refusing one the bench did not create), then migrate it."""
+    database_add(env, _database_name(env.database_url))
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=BASE_DIR,
@@ -90,18 +102,19 @@ def database_create(env):
     )
 
 
-def database_drop(env):
-    import psycopg
+def databases_drop(env):
+    """Drop every database this run created; the names of those dropped."""
     from django.conf import settings
     from django.db import connections
-    from psycopg import sql
 
     if settings.configured:
         connections.close_all()
-    with psycopg.connect(_admin_url(env.database_url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_database_name(env.database_url)))
-        )
+    dropped = []
+    while env.created:
+        name = env.created.pop()
+        if ownership.postgres_drop(_admin_url(env.database_url), name):
+            dropped.append(name)
+    return dropped
 
 
 def django_setup(env):
@@ -115,7 +128,6 @@ def django_setup(env):
 
 def state_reset(env):
     """Empty the project's tables and the Redis db, so each benchmark starts from nothing."""
-    import redis
     from django.apps import apps
     from django.db import connection
 
@@ -126,8 +138,8 @@ def state_reset(env):
         for model in apps.get_app_config(label).get_models()
     ]
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-    redis.Redis.from_url(env.redis_url).flushdb()
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")  # the run's own database
+    ownership.redis_flush(env.redis_url)
 
 
 def commit_describe():

@@ -40,22 +40,9 @@ def venv_python(name):
     return str(python)
 
 
-def database_create(env, name):
-    import psycopg
-    from psycopg import sql
-
-    from .environment import _admin_url
-
-    with psycopg.connect(_admin_url(env.database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    base = env.database_url.rsplit("/", 1)[0]
-    return f"{base}/{name}"
-
-
 def peer_rate(ctx, sink, peer, count):
     """emails/s of `peer` delivering `count` queued messages through one process."""
-    from .environment import state_reset
+    from .environment import database_add, state_reset
 
     state_reset(ctx.env)  # the broker db too: celery-email publishes there
     python = venv_python(PEERS[peer][0])
@@ -63,7 +50,7 @@ def peer_rate(ctx, sink, peer, count):
     env = ctx.env.child(
         PEER=peer,
         SINK_PORT=sink.port,
-        PEER_DATABASE_URL=database_create(ctx.env, db_name),
+        PEER_DATABASE_URL=database_add(ctx.env, db_name),
         SSL_CERT_FILE=sink.tls.cert,
     )
     run = [python, "bench/peer_app.py", peer]

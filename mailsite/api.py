@@ -6,10 +6,13 @@ django-ninja generates the schema from the type hints the endpoints are written 
 document cannot drift from the code; schemathesis then checks the live API against it, following
 the OpenAPI links below from one operation to the next as a client would (its stateful phase)."""
 
-from accounts.api import account, auth
+from django.conf import settings
+
+from accounts.api import account, auth, mfa
 from accounts.api.clients import client_auth
 from accounts.api.problems import ProblemAPI, problem_response
 from notifications import api as notifications_api
+from notifications.dev import api as mailbox_api
 from notifications.follows.limits import FollowLimited
 
 PREFIX = "/api/v1"
@@ -58,6 +61,23 @@ LINKS = [
         "POST /{client}/auth/password/reset/code",
         CLIENT,
         {"email": "$request.body#/email"},
+    ),
+    # A log-in that waits for its second factor, then the factors (re-authenticating to change them).
+    _link("POST /{client}/auth/login", 200, "POST /{client}/auth/2fa", NEW_SESSION),
+    _link("POST /{client}/auth/code/login", 200, "POST /{client}/auth/2fa", NEW_SESSION),
+    _link("POST /{client}/auth/2fa", 200, "GET /{client}/account/authenticators", NEW_SESSION),
+    _link("POST /{client}/auth/login", 200, "POST /{client}/auth/reauthenticate", NEW_SESSION),
+    _link(
+        "POST /{client}/auth/reauthenticate",
+        200,
+        "POST /{client}/account/authenticators/totp/setup",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "POST /{client}/account/authenticators/totp/setup",
+        200,
+        "POST /{client}/account/authenticators/totp",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
     ),
     # Log in, then look at the session, the sessions list (and end one), and one's own profile.
     _link("POST /{client}/auth/login", 200, "GET /{client}/auth/session", NEW_SESSION),
@@ -135,6 +155,9 @@ LINKS = [
 class MailsiteAPI(ProblemAPI):
     def get_openapi_schema(self, *args, **kwargs):
         schema = super().get_openapi_schema(*args, **kwargs)
+        if not settings.DEBUG:  # the dev mailbox's operations exist only while DEBUG is on
+            for path in [p for p in schema["paths"] if p.startswith(PREFIX + mailbox_api.PATH_PREFIX)]:
+                del schema["paths"][path]
         operations = {
             f"{method.upper()} {path.removeprefix(PREFIX)}": operation
             for path, methods in schema["paths"].items()
@@ -168,8 +191,10 @@ api = MailsiteAPI(
 )
 api.add_router("", account.router)
 api.add_router("", auth.router)
+api.add_router("", mfa.router)
 api.add_router("", notifications_api.public)
 api.add_router("", notifications_api.member, auth=client_auth)
+api.add_router("", mailbox_api.router)
 
 
 @api.exception_handler(FollowLimited)

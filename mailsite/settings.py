@@ -8,6 +8,7 @@ name. A bad value stops start-up with an ImproperlyConfigured error that names t
 """
 
 import ipaddress
+import logging
 import os
 import secrets
 import warnings
@@ -297,6 +298,9 @@ ANYMAIL = {key: value for key, value in ANYMAIL.items() if value is not None}
 # Without a signing key Anymail's Mailgun webhook would answer 500; with a key nobody knows, every
 # post to it fails the signature check (400) until MAILGUN_WEBHOOK_SIGNING_KEY is set.
 ANYMAIL.setdefault("MAILGUN_WEBHOOK_SIGNING_KEY", secrets.token_hex(32))
+# SES tracking: the SNS topics whose (signed) messages are accepted and auto-confirmed; empty
+# accepts any signed topic and leaves confirmation to be done by hand (docs/sns-verification.md).
+NOTIFICATIONS_SNS_TOPIC_ARNS = env.list("NOTIFICATIONS_SNS_TOPIC_ARNS", default=[])
 
 
 def _transport(provider):
@@ -458,6 +462,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"kombu.connection": {"filters": ["broker_hostname"]}},
 }
+# LOG_LEVELS="celery=WARNING,django.server=ERROR": a level per logger, over LOG_LEVEL (make run
+# sets it from its verbosity; see mailsite/management/commands/rundev.py).
+for _name, _sep, _level in (item.partition("=") for item in env.list("LOG_LEVELS", default=[])):
+    if not _name.strip() or _level.strip().upper() not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"LOG_LEVELS: {_name}={_level} is not logger=LEVEL (e.g. celery=WARNING).")
+    LOGGING["loggers"].setdefault(_name.strip(), {})["level"] = _level.strip().upper()
 
 # ------------------------------------------------------------------------------------------------
 # Operations: metrics, health, alerts (defaults for the rest live with the code that reads them)

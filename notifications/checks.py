@@ -1,5 +1,5 @@
-"""Checks: a follow rate limit that cannot be read; and, for deploys, tracking webhooks that
-anyone could post to, a From address at localhost."""
+"""Checks: a follow rate limit or SNS settings that cannot be read; and, for deploys, tracking
+webhooks that anyone could post to, a From address at localhost."""
 
 import email.utils
 
@@ -63,3 +63,37 @@ def follow_rate_limit_readable(app_configs, **kwargs):
             )
         ]
     return []
+
+
+def _strings(value):
+    return isinstance(value, (list, tuple)) and all(isinstance(item, str) and item for item in value)
+
+
+@register()
+def sns_settings_readable(app_configs, **kwargs):
+    """The SNS check's settings are refused at start-up if they cannot be used, not at the first post."""
+    import re
+
+    errors = []
+    if not _strings(settings.NOTIFICATIONS_SNS_TOPIC_ARNS):
+        errors.append(
+            Error(
+                "NOTIFICATIONS_SNS_TOPIC_ARNS is not a list of topic ARNs.",
+                hint='For example ["arn:aws:sns:us-east-1:123456789012:ses-events"]; [] accepts any signed topic.',
+                id="notifications.E002",
+            )
+        )
+    hosts = settings.NOTIFICATIONS_SNS_CERT_HOSTS
+    try:
+        readable = _strings(hosts) and all(re.compile(pattern) for pattern in hosts)
+    except re.error:
+        readable = False
+    if not readable or not hosts:
+        errors.append(
+            Error(
+                "NOTIFICATIONS_SNS_CERT_HOSTS is not a non-empty list of regular expressions.",
+                hint=r'The default is [r"sns\.[a-z0-9-]+\.amazonaws\.com", r"sns\.[a-z0-9-]+\.amazonaws\.com\.cn"].',
+                id="notifications.E003",
+            )
+        )
+    return errors

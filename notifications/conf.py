@@ -96,6 +96,28 @@ DEFAULTS = {
     # The dashboard's hourly sums (ops/rollup.py): an hour is summed once it has been over for
     # ROLLUP_GRACE seconds (outcomes are written in groups, a little after the send).
     "NOTIFICATIONS_ROLLUP_GRACE": 120,
+    # Amazon SNS (SES tracking) posts are believed only when Amazon signed them (tracking/sns.py).
+    # Topics whose messages are accepted, and whose subscriptions are confirmed automatically;
+    # empty: messages from any topic, and subscriptions are confirmed by hand only.
+    "NOTIFICATIONS_SNS_TOPIC_ARNS": [],
+    # Hosts (full-match regular expressions) the signing certificate may be fetched from, over HTTPS.
+    "NOTIFICATIONS_SNS_CERT_HOSTS": [r"sns\.[a-z0-9-]+\.amazonaws\.com", r"sns\.[a-z0-9-]+\.amazonaws\.com\.cn"],
+    # A CA bundle to trust for that HTTPS fetch; None trusts the usual ones (requests' certifi).
+    "NOTIFICATIONS_SNS_CERT_CA_FILE": None,
+    # Seconds an SNS message is accepted after its Timestamp; each MessageId is good once.
+    "NOTIFICATIONS_SNS_MAX_AGE": 3600,
+    # The dev mailbox's live updates (dev/stream.py): one Server-Sent Events stream lasts at most
+    # STREAM_SECONDS (the browser then reconnects), says it is alive every HEARTBEAT seconds, and
+    # looks for a change every STREAM_INTERVAL seconds.
+    "NOTIFICATIONS_MAILBOX_STREAM_SECONDS": 25.0,
+    "NOTIFICATIONS_MAILBOX_HEARTBEAT": 10.0,
+    "NOTIFICATIONS_MAILBOX_STREAM_INTERVAL": 0.5,
+    # Releasing one mail from the dev mailbox to a real server (dev/release.py): the server, as
+    # "smtp://[user:password@]host:port" ("smtp+starttls://" or "smtps://" for TLS); and the
+    # recipients it may go to: addresses ("ada@example.com") or whole domains ("@example.com").
+    # Empty: release is off.
+    "NOTIFICATIONS_MAILBOX_RELEASE_SMTP": "",
+    "NOTIFICATIONS_MAILBOX_RELEASE_ALLOW": [],
     # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
     "ANYMAIL": {},
 }

@@ -55,6 +55,8 @@ class OutboundEmail(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When it was first opened in the dev mailbox; None is unread there.
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbound email")

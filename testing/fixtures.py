@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from . import ownership
 from .servers import NOT_STARTED, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -80,9 +81,13 @@ def redis_client():
         client.ping()
     except redis.RedisError as error:
         service_missing(f"Redis at {url} is not reachable: {error}")
-    client.flushdb()
+    try:
+        ownership.redis_claim(url)  # checked at start-up already; Redis may have been down then
+    except ownership.Refused as refused:
+        pytest.exit(str(refused), returncode=pytest.ExitCode.USAGE_ERROR)
+    ownership.redis_flush(url)
     yield client
-    client.flushdb()
+    ownership.redis_flush(url)
 
 
 @pytest.fixture
@@ -94,6 +99,23 @@ def redis_cache(redis_client):
     cache.clear()
     yield cache
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, marked as the tests' own as soon as it exists, so a run
+    that is killed before dropping it leaves a database the next run may replace."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            from psycopg import sql
+
+            name = connection.settings_dict["NAME"]
+            cursor.execute(
+                sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(ownership.MARKER))
+            )
+    yield
 
 
 @pytest.fixture

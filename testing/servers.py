@@ -17,8 +17,11 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+
+from . import ownership
 
 NOT_STARTED = {}  # "REDIS_URL" / "DATABASE_URL" -> why no server was started
 # Where Debian and Ubuntu install PostgreSQL's server binaries, off PATH.
@@ -127,9 +130,40 @@ def pytest_load_initial_conftests(early_config, parser, args):
             os.environ[name] = url
         else:
             NOT_STARTED[name] = reason
+    try:
+        given_services_claim()
+    except ownership.Refused as refused:
+        raise pytest.UsageError(str(refused)) from None
+
+
+def given_services_claim():
+    """The tests empty the Redis db they use (FLUSHDB) and drop the test database pytest-django
+    creates (test_<name>, clobbering one that exists): refuse, before anything is written, a Redis
+    db holding keys the tests did not write and an existing test_<name> they did not create."""
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url.startswith(("redis://", "rediss://", "unix://")):
+        ownership.redis_claim(redis_url)
+    database_url = os.environ.get("DATABASE_URL", "")
+    if urlsplit(database_url).scheme in ("postgres", "postgresql", "pgsql"):
+        import psycopg
+
+        name = test_database_name(database_url)
+        try:
+            conn = psycopg.connect(ownership.postgres_admin_url(database_url), autocommit=True, connect_timeout=5)
+        except psycopg.Error:
+            return  # not reachable: the tests that need it fail or skip with their own reason
+        with conn:
+            ownership.postgres_refuse_foreign(conn, name)
+
+
+def test_database_name(database_url):
+    """The database pytest-django creates and drops for DATABASE_URL (Django's TEST_DATABASE_PREFIX)."""
+    return "test_" + urlsplit(database_url).path.lstrip("/")
 
 
 def pytest_unconfigure(config):
+    if os.environ.get("REDIS_URL") and not hasattr(config, "workerinput"):
+        ownership.redis_mark(os.environ["REDIS_URL"])  # a test's cache.clear() removed it
     while _stops:
         try:
             _stops.pop()()

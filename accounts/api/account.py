@@ -21,6 +21,7 @@ from . import schemas as s
 from .auth import _token_problem
 from .clients import TOKEN_HEADER, ClientKind, client_auth, client_for
 from .common import limit, session_out
+from .mfa import reauth_require
 from .problems import field_problem, invalid
 
 router = Router(tags=["account"])
@@ -164,7 +165,10 @@ def sessions_get(request, client: ClientKind):
 
 @router.delete("/{client}/account/sessions", response=s.EndedOut, auth=client_auth, summary="End every other session")
 def sessions_delete(request, client: ClientKind):
+    """Needs a fresh proof of identity (POST .../auth/reauthenticate), else 401
+    `reauthentication_required`."""
     session_key, token_id = _current(client_for(request, client))
+    reauth_require(request, request.auth)
     ended = sessions_end_others(user=request.auth, keep_session_key=session_key)
     ended += AppToken.objects.filter(user=request.auth).exclude(pk=token_id).delete()[0]
     return {"ended": ended}

@@ -16,6 +16,7 @@ from ..flows.code_verification import CodeError, Purpose, code_send, code_sent_m
 from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
 from ..flows.email_verification_by_code import PENDING_KEY, email_verify_by_code, verification_pending
 from ..flows.login_by_code import login_by_code
+from ..flows.mfa import mfa_login_start
 from ..flows.password_reset import (
     password_reset_by_code,
     password_reset_by_key,
@@ -74,7 +75,7 @@ def login(request, client: ClientKind, body: s.LoginIn):
     form = forms.LoginForm(request, data={"username": body.login, "password": body.password})
     if not form.is_valid():
         raise invalid(form, _("Log-in failed."))
-    api_client.login(form.get_user())
+    mfa_login_start(request, user=form.get_user())
     return session_out(api_client)
 
 
@@ -215,7 +216,7 @@ def code_login(request, client: ClientKind, body: s.CodeLoginIn):
         user = login_by_code(email=form.cleaned_data["email"], code=body.code, ip=client_ip(request))
     except CodeError as error:
         raise code_problem(error) from None
-    api_client.login(user)
+    mfa_login_start(request, user=user)
     return session_out(api_client)
 
 

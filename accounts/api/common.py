@@ -5,6 +5,8 @@ from django.utils.translation import get_language
 from ..flows.code_verification import LOGIN_EMAIL_SESSION_KEY as LOGIN_EMAIL_KEY
 from ..flows.code_verification import CodeLimited
 from ..flows.email_verification_by_code import PENDING_KEY
+from ..flows.mfa import PENDING_KEY as MFA_PENDING_KEY
+from ..flows.mfa import mfa_login_pending, second_factor_methods
 from ..flows.password_reset import RESET_EMAIL_SESSION_KEY as RESET_EMAIL_KEY
 from ..ratelimit import client_ip, ratelimit_consume
 from .problems import field_problem, limited
@@ -46,11 +48,18 @@ def session_out(client):
         )
         if state.get(key)
     ]
+    methods = []
+    if state.get(MFA_PENDING_KEY):
+        waiting = mfa_login_pending(client.request)
+        if waiting is not None:
+            pending.append("second_factor")
+            methods = second_factor_methods(waiting)
     return {
         "authenticated": user is not None,
         "user": user_out(user) if user is not None else None,
         "pending": pending,
         "session_token": client.session_token,
+        "second_factor_methods": methods,
     }
 
 

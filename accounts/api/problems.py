@@ -39,16 +39,17 @@ class Problem(Schema):
     code: str
     errors: list[FieldError] = []
     retry_after: int | None = None
+    methods: list[str] | None = None  # a 401 reauthentication_required: the ways to re-authenticate
 
 
 class ApiProblem(AccountsError):
-    def __init__(self, status, detail, *, code, errors=(), retry_after=None):
+    def __init__(self, status, detail, *, code, errors=(), retry_after=None, methods=None):
         super().__init__(detail)
         self.status, self.detail, self.code = status, str(detail), code
-        self.errors, self.retry_after = list(errors), retry_after
+        self.errors, self.retry_after, self.methods = list(errors), retry_after, methods
 
 
-def problem_response(status, detail, *, code, errors=(), retry_after=None):
+def problem_response(status, detail, *, code, errors=(), retry_after=None, methods=None):
     body = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -59,6 +60,8 @@ def problem_response(status, detail, *, code, errors=(), retry_after=None):
     }
     if retry_after is not None:
         body["retry_after"] = int(retry_after)
+    if methods is not None:
+        body["methods"] = list(methods)
     response = HttpResponse(json.dumps(body), status=status, content_type=MEDIA_TYPE)
     if retry_after is not None:
         response["Retry-After"] = str(int(retry_after))
@@ -117,7 +120,9 @@ class ProblemAPI(NinjaAPI):
             self.add_exception_handler(error, self._unavailable)
 
     def _problem(self, request, exc):
-        return problem_response(exc.status, exc.detail, code=exc.code, errors=exc.errors, retry_after=exc.retry_after)
+        return problem_response(
+            exc.status, exc.detail, code=exc.code, errors=exc.errors, retry_after=exc.retry_after, methods=exc.methods
+        )
 
     def _validation(self, request, exc):
         errors = _validation_errors(exc.errors)

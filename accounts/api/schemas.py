@@ -9,7 +9,7 @@ Email = Field(..., max_length=320, examples=["ada@example.com"])
 Password = Field(..., max_length=1024)
 Code = Field(..., max_length=64, examples=["123456"])
 Key = Field(..., max_length=1024)
-Pending = Literal["verify_email", "login_code", "password_reset_code"]
+Pending = Literal["verify_email", "login_code", "password_reset_code", "second_factor"]
 
 
 class UserOut(Schema):
@@ -26,6 +26,10 @@ class SessionOut(Schema):
     pending: list[Pending] = Field(default=[], description="Flows waiting for the client's next step.")
     session_token: str | None = Field(
         default=None, description="App clients: a newly issued token, to send as X-Session-Token from now on."
+    )
+    second_factor_methods: list[str] = Field(
+        default=[],
+        description='With pending "second_factor": the ways to pass it (POST .../auth/2fa).',
     )
 
 
@@ -145,3 +149,42 @@ class ConfigOut(Schema):
     client_kinds: list[Literal["browser", "app"]]
     session_token_header: str
     csrf_header: str
+
+
+class SecondFactorIn(Schema):
+    code: str = Field(..., max_length=64, description="A code from the authenticator app, or a recovery code.")
+
+
+class ReauthIn(Schema):
+    password: str = Field(default="", max_length=1024)
+    code: str = Field(default="", max_length=64, description="A code from the authenticator app, or an emailed code.")
+
+
+class ReauthOut(Schema):
+    method: str
+    expires_in: int = Field(..., description="Seconds the proof lets sensitive changes through.")
+
+
+class AuthenticatorOut(Schema):
+    id: int
+    type: Literal["totp", "recovery_codes"]
+    name: str
+    created_at: str
+    last_used_at: str | None = None
+
+
+class AuthenticatorsOut(Schema):
+    authenticators: list[AuthenticatorOut]
+    recovery_codes_left: int
+    second_factor_methods: list[str]
+    reauthentication_methods: list[str]
+
+
+class TotpSetupOut(Schema):
+    secret: str = Field(..., description="The key to type into the app; shown only until the set-up is confirmed.")
+    uri: str = Field(..., description="The otpauth:// URI the QR code holds.")
+    qr_svg: str
+
+
+class RecoveryCodesOut(Schema):
+    recovery_codes: list[str] = Field(..., description="Shown once: only their hashes are kept.")

@@ -11,6 +11,8 @@
   email_change_revert.py         undoing a change from the old address ("this was not me")
   account_deletion.py            deleting your own account, confirmed by password or code
   sessions.py                    your logged-in sessions: recorded, listed, ended
+  mfa.py, second_factor.py, totp.py, passkeys.py, recovery_codes.py, trust.py, notices.py
+                                 the second factor
 
 Each flow is plain functions with keyword-only arguments, named `<thing>_<action>`. The pages
 (accounts.views), the forms and the JSON API (accounts.api) are thin doors onto them. Flows use the

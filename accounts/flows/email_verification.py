@@ -157,7 +157,18 @@ def email_confirm(*, token, proofs=(), new_password=None):
             raise PasswordRequired()
         user.mark_email_confirmed()
         user.save(update_fields=fields)
+        # A passkey made at sign-up is kept only by the client that made it (a squatter's is not).
+        _passkeys_unproven_remove(user=user, proofs=proofs)
     return user
+
+
+def _passkeys_unproven_remove(*, user, proofs):
+    mine = signup_proof(user=user)
+    proven = any(isinstance(proof, str) and hmac.compare_digest(proof, mine) for proof in proofs)
+    if not proven:
+        from ..models import Passkey
+
+        Passkey.objects.filter(user=user).delete()
 
 
 def user_confirm(*, user):

@@ -34,10 +34,11 @@ def _users():
     return get_user_model()._default_manager
 
 
-def user_register(*, email, username, password=None, password_hash=None, language=None, confirmed=False):
-    """Create an account, with `password` or the hash of one. Unconfirmed accounts are sent a
-    confirmation link in the same transaction, so a failed sign-up sends nothing. Raises
-    IntegrityError if the address or username was taken meanwhile."""
+def user_register(*, email, username, password=None, password_hash=None, language=None, confirmed=False, passkey=None):
+    """Create an account, with `password` or the hash of one, and the `passkey` of a sign-up with
+    a passkey (accounts.flows.passkeys). Unconfirmed accounts are sent a confirmation link in the
+    same transaction, so a failed sign-up sends nothing. Raises IntegrityError if the address or
+    username was taken meanwhile."""
     with transaction.atomic():
         user = _users().create_user(
             username=username,
@@ -49,6 +50,10 @@ def user_register(*, email, username, password=None, password_hash=None, languag
         if password_hash is not None:
             user.password = password_hash
             user.save(update_fields=["password"])
+        if passkey is not None:
+            from .flows.passkeys import passkey_signup_keep
+
+            passkey_signup_keep(user=user, passkey=passkey)
         if not confirmed:
             confirmation_send(user=user)
     return user
@@ -70,12 +75,14 @@ def signup_request(*, email, username, password, language=None):
     return signup_proof_of(email=email, password_hash=password_hash)
 
 
-def signup_process(*, email, username, password_hash, language=None):
+def signup_process(*, email, username, password_hash, language=None, passkey=None):
     """The worker's half of a sign-up: a new account with its confirmation link, or, for an
-    address that has an account, a notice to its owner."""
+    address that has an account, a notice to its owner (a sign-up's passkey is then dropped)."""
     if not _users().filter(email=email).exists():
         try:
-            user_register(email=email, username=username, password_hash=password_hash, language=language)
+            user_register(
+                email=email, username=username, password_hash=password_hash, language=language, passkey=passkey
+            )
             return
         except IntegrityError:  # the address or the username was taken since the request
             if not _users().filter(email=email).exists():

@@ -1,7 +1,11 @@
 """Fixtures of the accounts tests (the shared ones come from the root conftest's plugins)."""
 
+import os
+
 import pytest
 from django.core.cache import cache
+
+from testing import ownership
 
 
 @pytest.fixture(autouse=True)
@@ -10,6 +14,7 @@ def clean_cache():
     cache.clear()
     yield
     cache.clear()
+    ownership.redis_mark(os.environ.get("REDIS_URL", ""))  # FLUSHDB took the tests' mark with it
 
 
 @pytest.fixture

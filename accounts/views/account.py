@@ -15,9 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import FormView, TemplateView
 
 from .. import forms
-from ..flows import account_deletion, sessions
+from ..flows import account_deletion, mfa, sessions, trust
 from ..ratelimit import ratelimit_response
 from .base import FormPageMixin
+from .mfa import reauth_required
 
 # The method check and login_required are decorators here, rather than http_method_names and
 # LoginRequiredMixin, so that a wrong method is a 405 before anything else, logged in or not.
@@ -30,10 +31,15 @@ class SettingsView(TemplateView):
     def get_context_data(self, **kwargs):
         request = self.request
         listed = sessions.session_list(user=request.user, current_session_key=request.session.session_key)
-        return super().get_context_data(sessions=listed, **kwargs)
+        return super().get_context_data(
+            sessions=listed,
+            trusted=trust.trust_list(user=request.user, request=request),
+            mfa_enabled=mfa.mfa_enabled(request.user),
+            **kwargs,
+        )
 
 
-@method_decorator([require_POST, login_required], name="dispatch")
+@method_decorator([require_POST, login_required, reauth_required], name="dispatch")
 class SessionsEndOthersView(View):
     def post(self, request):
         ended = sessions.sessions_end_others(user=request.user, keep_session_key=request.session.session_key)

@@ -3,8 +3,8 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -19,9 +19,10 @@ from .. import forms
 from ..conf import settings
 from ..flows.code_verification import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, code_send, code_sent_message
 from ..flows.login_by_code import login_by_code, login_code_wait
+from ..flows.mfa import mfa_login_start
 from ..identity import login_key
 from ..ratelimit import client_ip
-from .base import AUTH_BACKEND, JsonOrPageMixin, logged_in_message, rate_limited, safe_next
+from .base import JsonOrPageMixin, logged_in_message, rate_limited, safe_next
 
 
 class LoginView(auth_views.LoginView):
@@ -38,9 +39,11 @@ class LoginView(auth_views.LoginView):
         return self.render_to_response(self.get_context_data(form=form, unconfirmed_user=form.unconfirmed_user))
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        messages.success(self.request, logged_in_message(form.get_user()))
-        return response
+        user = form.get_user()
+        if mfa_login_start(self.request, user=user, next_url=self.get_redirect_url()):
+            return redirect("accounts:login-second-factor")
+        messages.success(self.request, logged_in_message(user))
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class LogoutView(auth_views.LogoutView):
@@ -127,7 +130,8 @@ class LoginCodeConfirmView(CodeLoginMixin, FormView):
             user = login_by_code(email=data["email"], code=data["code"], ip=client_ip(self.request))
         except CodeError as error:
             return self.code_failed(form, "code", error)
-        login(self.request, user, backend=AUTH_BACKEND)
         self.request.session.pop(LOGIN_EMAIL_SESSION_KEY, None)
+        if mfa_login_start(self.request, user=user, next_url=self.next_url):
+            return redirect("accounts:login-second-factor")
         messages.success(self.request, logged_in_message(user))
         return redirect(self.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))

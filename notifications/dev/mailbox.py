@@ -1,12 +1,15 @@
 """The dev mailbox's reading of an outbox row: search, links, codes, the raw source, and what our
 own site answers for each link. Development only: the views (views.py) refuse with DEBUG off."""
 
+import hashlib
 import re
+import urllib.error
+import urllib.request
+from email.utils import format_datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from django.db.models import Q
-from django.utils import translation
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -15,6 +18,7 @@ from ..conf import settings
 from ..models import OutboundEmail
 from ..outbox.message import from_payload
 from .preview import outbound_payload
+from .search import search_filter
 
 URL = re.compile(r"https?://[^\s<>\"'`]+")
 CODE_LINE = re.compile(r"\s*(\d{4,12})\s*")
@@ -24,12 +28,18 @@ FRAME_BASE = '<base target="_blank">'
 
 
 def mailbox_search(query=""):
-    """Rows whose recipients or subject contain `query`, newest first."""
-    rows = OutboundEmail.objects.only("pk", "created_at", "recipients", "subject", "status")
-    query = query.strip()
-    if query:
-        rows = rows.filter(Q(recipients__icontains=query) | Q(subject__icontains=query))
-    return rows
+    """Rows that match `query` (the syntax of search.py), newest first. Raises SearchInvalid."""
+    rows = OutboundEmail.objects.only("pk", "created_at", "recipients", "subject", "status", "read_at")
+    return rows.filter(search_filter(query.strip()))
+
+
+def mailbox_read_set(*, email, read=True):
+    """Mark the row read (the first time only) or unread again in the dev mailbox."""
+    read_at = (email.read_at or timezone.now()) if read else None
+    if read_at != email.read_at:
+        OutboundEmail.objects.filter(pk=email.pk).update(read_at=read_at)
+        email.read_at = read_at
+    return email
 
 
 def _url_clean(url):
@@ -90,25 +100,42 @@ def message_source(email):
     payload = outbound_payload(email)
     if payload is None or "subject" not in payload:
         return None
-    mime = from_payload(payload).message()
+    message = from_payload(payload)
+    if not any(name.lower() == "date" for name in payload.get("headers", {})):
+        # The Date the delivery gave it, not the time of this reading.
+        message.extra_headers["Date"] = format_datetime(email.sent_at or email.created_at)
+    mime = message.message()
+    # Fixed boundaries, so that every reading (the raw view, the .eml, a release) is the same bytes.
+    seed = f"{email.pk}:{email.created_at.isoformat()}"
+    for index, part in enumerate(mime.walk()):
+        if part.is_multipart():
+            part.set_boundary("=_mailbox_" + hashlib.sha256(f"{seed}:{index}".encode()).hexdigest()[:24])
     return mime.as_bytes(policy=mime.policy.clone(linesep="\r\n"))
 
 
-def link_status(url, client=None):
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer: reported, not followed
+
+
+def link_status(url, *, timeout=10):
     """What our own site answers for `url`: (status code or None, note). Only links to SITE_URL are
-    requested, in-process and anonymously; another site's links are listed, not fetched."""
+    requested, anonymously, over HTTP from the server as a reader's browser would, so a link to a
+    port nothing listens on is reported as such; another site's links are listed, not fetched."""
     site = urlsplit(settings.SITE_URL)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return None, _("not a web link")
     if (parts.scheme, parts.netloc) != (site.scheme, site.netloc):
         return None, _("another site: not checked")
-    if client is None:
-        from django.test import Client
-
-        client = Client(raise_request_exception=False, HTTP_HOST=site.netloc)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    with translation.override(translation.get_language()):  # the inner request activates its own
-        response = client.get(path, secure=parts.scheme == "https")
-    location = response.get("Location", "")
-    return response.status_code, (_("redirects to %(url)s") % {"url": location}) if location else ""
+    opener = urllib.request.build_opener(_NoRedirects)
+    request = urllib.request.Request(url, headers={"User-Agent": "mailsite dev mailbox link check"})  # noqa: S310 (http(s) to SITE_URL only, checked above)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            status, location = response.status, ""
+    except urllib.error.HTTPError as error:  # 3xx (not followed), 4xx and 5xx
+        status, location = error.code, error.headers.get("Location", "")
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return None, _("no answer from %(site)s: %(reason)s") % {"site": site.netloc, "reason": reason}
+    return status, (_("redirects to %(url)s") % {"url": location}) if location else ""

@@ -6,23 +6,30 @@ import hashlib
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from ..models import OutboundEmail
+from .compat import html_compatibility
 from .mailbox import (
     html_for_frame,
     link_status,
+    mailbox_read_set,
     mailbox_search,
     message_codes,
     message_links,
     message_source,
     text_linked,
 )
+from .parts import html_highlighted, message_attachments, message_headers, message_parse
 from .preview import outbound_preview
+from .search import SearchInvalid
+from .spam import spam_checker
+from .stream import mailbox_state, mailbox_stream
 
 # The frame's own policy, whatever the iframe says: no script, no form and no plugin ever runs, so
 # the email's HTML can do nothing in the site's origin. allow-same-origin lets the mailbox page
@@ -41,35 +48,79 @@ def _dev_only():
 
 def _rows_context(request):
     query = request.GET.get("q", "").strip()[:200]
-    page = Paginator(mailbox_search(query), PAGE_SIZE).get_page(request.GET.get("page"))
-    seen = "|".join(f"{email.pk}:{email.status}" for email in page)
+    try:
+        rows = mailbox_search(query)
+    except SearchInvalid as error:
+        rows, search_error = OutboundEmail.objects.none(), str(error)
+    else:
+        search_error = ""
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    seen = "|".join(f"{email.pk}:{email.status}:{email.read_at is not None:d}" for email in page)
     signature = hashlib.sha256(f"{page.paginator.count}|{seen}".encode()).hexdigest()[:16]
-    return {"page": page, "query": query, "signature": signature}
+    return {"page": page, "query": query, "search_error": search_error, "signature": signature}
 
 
 def mailbox_list(request):
     _dev_only()
-    return render(request, "notifications/mailbox_list.html", _rows_context(request))
+    return render(request, "notifications/mailbox_list.html", {**_rows_context(request), "state": mailbox_state()})
+
+
+def mailbox_events(request):
+    """The list's live updates, as Server-Sent Events (see stream.py)."""
+    _dev_only()
+    response = StreamingHttpResponse(mailbox_stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
+    return response
 
 
 def mailbox_rows(request):
-    """The list's rows alone: the page polls this and swaps them in when they change."""
+    """The list's rows alone: the page fetches them when the event stream says the mailbox changed."""
     _dev_only()
     return render(request, "notifications/_mailbox_rows.html", _rows_context(request))
 
 
 def mailbox_detail(request, pk):
     _dev_only()
-    email = get_object_or_404(OutboundEmail, pk=pk)
+    email = mailbox_read_set(email=get_object_or_404(OutboundEmail, pk=pk))
     preview = outbound_preview(email)
+    source = message_source(email)
+    parsed = message_parse(source) if source is not None else None
     context = {
         "email": email,
         "preview": preview,
         "text_html": text_linked(preview.text),
         "codes": message_codes(preview),
         "links": message_links(preview),
+        "all_headers": message_headers(parsed) if parsed else None,
+        "attachments": message_attachments(parsed) if parsed else [],
+        "html_source": html_highlighted(preview.html) if preview.html else "",
+        "compat_flags": len(html_compatibility(preview.html)) if preview.html else 0,
+        "spam_checker": spam_checker(),
     }
     return render(request, "notifications/mailbox_detail.html", context)
+
+
+@require_POST
+def mailbox_unread(request, pk):
+    _dev_only()
+    mailbox_read_set(email=get_object_or_404(OutboundEmail, pk=pk), read=False)
+    return redirect("notifications:mailbox")
+
+
+def mailbox_attachment(request, pk, index):
+    """One attachment's bytes: a download, or (?inline=1, raster images only) the thumbnail."""
+    _dev_only()
+    _email, source = _source_or_404(pk)
+    found = next((a for a in message_attachments(message_parse(source)) if a.index == index), None)
+    if found is None:
+        raise Http404("This email has no such attachment.")
+    inline = request.GET.get("inline") == "1" and found.thumbnail
+    response = HttpResponse(found.content, content_type=found.content_type)
+    response["Content-Disposition"] = content_disposition_header(not inline, found.filename)
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def mailbox_html_response(email):

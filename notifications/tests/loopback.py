@@ -3,18 +3,31 @@
 LoopbackHTTP records every request and answers through a `reply(request)` function.
 mailgun_api() speaks enough of Mailgun's messages API for Anymail's Mailgun backend; sns_api()
 answers SNS's ConfirmSubscription (the call Anymail makes to confirm an SES webhook's topic).
-The *_post() helpers build webhook bodies the way Mailgun and Amazon SNS send them.
+The *_post() helpers build webhook bodies the way Mailgun and Amazon SNS send them; SNSSigner
+signs SNS messages as Amazon does, with a certificate of the test's own served over HTTPS.
 """
 
+import atexit
+import base64
 import hashlib
 import hmac
 import json
+import ssl
+import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
 
 MAILGUN_DOMAIN = "mg.example.com"
 MAILGUN_SIGNING_KEY = "mailgun-signing-key"
@@ -154,25 +167,124 @@ def sns_client_params(server):
     return {"endpoint_url": server.url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def _sns_envelope(kind, **fields):
-    message_id = str(uuid.uuid4())
-    body = {
-        "Type": kind,
-        "MessageId": message_id,
-        "TopicArn": TOPIC_ARN,
-        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-        "SignatureVersion": "1",
-        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fUQvi2egU3N8==",
-        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000.pem",
-        **fields,
-    }
-    headers = {
-        "HTTP_X_AMZ_SNS_MESSAGE_TYPE": kind,
-        "HTTP_X_AMZ_SNS_MESSAGE_ID": message_id,
-        "HTTP_X_AMZ_SNS_TOPIC_ARN": TOPIC_ARN,
+def _signing_cert(key, *, days=30, start=None):
+    """A self-signed X.509 certificate for `key`, named as Amazon's SNS signing certificates are."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
+    start = start or datetime.now(UTC) - timedelta(days=1)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
+
+
+class SNSSigner:
+    """Signs SNS messages as Amazon does, with an RSA key of the test's own whose certificate is
+    served over HTTPS on loopback by a server whose TLS certificate a test CA (trustme) issued.
+    `settings` are what a test overrides so that mailsite trusts this host and that CA."""
+
+    def __init__(self):
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.ca = trustme.CA()
+        self.dir = Path(tempfile.mkdtemp(prefix="sns-"))
+        self.ca_file = self.dir / "ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        pem = _signing_cert(self.key).public_bytes(serialization.Encoding.PEM)
+        self.files = {"/SimpleNotificationService-test.pem": pem}
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.fetches = []
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        atexit.register(self.httpd.shutdown)
+
+    def _handler(self):
+        signer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                signer.fetches.append(self.path)
+                data = signer.files.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    @property
+    def port(self):
+        return self.httpd.server_address[1]
+
+    def url(self, path="/SimpleNotificationService-test.pem", host="localhost"):
+        return f"https://{host}:{self.port}{path}"
+
+    @property
+    def settings(self):
+        return {"NOTIFICATIONS_SNS_CERT_HOSTS": ["localhost"], "NOTIFICATIONS_SNS_CERT_CA_FILE": str(self.ca_file)}
+
+    def sign(self, message, *, version="1", key=None, cert_url=None):
+        """`message` with SignatureVersion, SigningCertURL and Signature over its canonical string."""
+        from notifications.tracking.sns import canonical_string
+
+        message = {**message, "SignatureVersion": version, "SigningCertURL": cert_url or self.url()}
+        algorithm = hashes.SHA1() if version == "1" else hashes.SHA256()
+        signature = (key or self.key).sign(canonical_string(message), padding.PKCS1v15(), algorithm)
+        message["Signature"] = base64.b64encode(signature).decode()
+        return message
+
+
+_signer = None
+
+
+def sns_signer():
+    """The test session's one SNSSigner, started on first use."""
+    global _signer
+    if _signer is None:
+        _signer = SNSSigner()
+    return _signer
+
+
+def sns_timestamp(at=None):
+    return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def sns_headers(message):
+    return {
+        "HTTP_X_AMZ_SNS_MESSAGE_TYPE": message["Type"],
+        "HTTP_X_AMZ_SNS_MESSAGE_ID": message["MessageId"],
+        "HTTP_X_AMZ_SNS_TOPIC_ARN": message["TopicArn"],
         "HTTP_USER_AGENT": "Amazon Simple Notification Service Agent",
     }
-    return json.dumps(body), headers
+
+
+def sns_message(kind, **fields):
+    """An SNS message as Amazon posts it, before signing."""
+    return {
+        "Type": kind,
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": TOPIC_ARN,
+        "Timestamp": sns_timestamp(),
+        **fields,
+    }
+
+
+def sns_post(message):
+    """(body, headers) of a post of `message`, as the test client takes them."""
+    return json.dumps(message), sns_headers(message)
+
+
+def _sns_envelope(kind, **fields):
+    return sns_post(sns_signer().sign(sns_message(kind, **fields)))
 
 
 def sns_subscription_confirmation(token="2336412f37fb687f5d51e6e2425dacbba9e0e8b5a2f4b9b4"):

@@ -1,5 +1,5 @@
 """The dev mailbox's tools: search, delete and clear, the raw source and .eml, links that open
-outside the frame, codes, the link check, and the rows the list polls. All of it is a 404 with
+outside the frame, codes, the link check, and the rows the list fetches. All of it is a 404 with
 DEBUG off."""
 
 import email
@@ -52,7 +52,7 @@ def test_the_list_has_a_date_column(client):
 
 
 @override_settings(DEBUG=True)
-def test_the_polled_rows_change_when_mail_arrives(client):
+def test_the_fetched_rows_change_when_mail_arrives(client):
     send("First")
     before = client.get(reverse("notifications:mailbox-rows"))
     again = client.get(reverse("notifications:mailbox-rows"))
@@ -151,12 +151,10 @@ def test_codes_and_links_are_found_once():
     assert message_links(preview) == ["https://example.com/h", "mailto:a@example.com", "https://example.com/x"]
 
 
-@override_settings(DEBUG=True, SITE_URL="http://testserver")
-def test_the_link_check_asks_our_own_site(client):
-    text = (
-        "http://testserver/accounts/login/\nhttp://testserver/no/such/page/\n"
-        "http://testserver/settings/notifications/\nhttps://elsewhere.example/\n"
-    )
+def test_the_link_check_asks_our_own_site_over_http(client, live_server, settings):
+    settings.DEBUG = True
+    settings.SITE_URL = site = live_server.url
+    text = f"{site}/accounts/login/\n{site}/no/such/page/\n{site}/settings/notifications/\nhttps://elsewhere.example/\n"
     row = send("Links", text=text, html='<a href="mailto:help@example.com">help</a>')
 
     page = client.get(reverse("notifications:mailbox-links", args=[row.pk]))
@@ -169,9 +167,26 @@ def test_the_link_check_asks_our_own_site(client):
     assert statuses == {
         "mailto:help@example.com": None,
         "https://elsewhere.example/": None,
-        "http://testserver/accounts/login/": "200",
-        "http://testserver/no/such/page/": "404",
-        "http://testserver/settings/notifications/": "302",
+        f"{site}/accounts/login/": "200",
+        f"{site}/no/such/page/": "404",
+        f"{site}/settings/notifications/": "302",
     }
+    assert link_status(f"{site}/settings/notifications/") == (
+        302,
+        "redirects to /accounts/login/?next=/settings/notifications/",
+    )
     assert link_status("https://elsewhere.example/") == (None, "another site: not checked")
     assert link_status("mailto:help@example.com") == (None, "not a web link")
+
+
+def test_a_link_to_our_site_where_no_server_answers_is_reported_dead(settings):
+    """make run ADDRPORT=127.0.0.1:8001 with mail still linking to :8000: the check used to ask
+    an in-process client, which ignores the port, and said 200."""
+    from testing.servers import free_port
+
+    settings.SITE_URL = site = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    status, note = link_status(f"{site}/accounts/login/", timeout=5)
+
+    assert status is None
+    assert note.startswith(f"no answer from 127.0.0.1:{site.rsplit(':', 1)[1]}: "), note

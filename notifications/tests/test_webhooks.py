@@ -23,6 +23,7 @@ from .loopback import (
     ses_delivery,
     sns_api,
     sns_client_params,
+    sns_signer,
     sns_subscription_confirmation,
 )
 
@@ -35,7 +36,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("anymail_settings")
 
 @pytest.fixture
 def anymail_settings():
-    with override_settings(ANYMAIL=ANYMAIL):
+    # SNS posts are signed by the test's own "Amazon" certificate (tests/loopback.py), which these trust.
+    with override_settings(ANYMAIL=ANYMAIL, NOTIFICATIONS_SNS_TOPIC_ARNS=[TOPIC_ARN], **sns_signer().settings):
         yield
 
 

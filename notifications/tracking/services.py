@@ -16,9 +16,11 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
+from ..conf import settings
 from ..models import EmailEvent, OutboundEmail, Suppression, WebhookToken
 from .suppression import address_normalize, suppression_apply_event
 
@@ -35,6 +37,8 @@ EVENT_STATUS = {
 }
 # How far a signed webhook's timestamp may be from our clock, in seconds, either way.
 WEBHOOK_MAX_SKEW = 300
+# The provider name under which SNS MessageIds are kept (WebhookToken.provider).
+SNS_PROVIDER = "Amazon SNS"
 RANK = {Status.SENT: 1, Status.DELIVERED: 2, Status.REJECTED: 3, Status.BOUNCED: 4, Status.COMPLAINED: 5}
 
 
@@ -141,8 +145,11 @@ def webhook_token_use(*, provider, token, signed_at):
 
 def webhook_tokens_prune(*, now=None):
     """Forget tokens whose timestamp is too old to be accepted again. Kept for twice the window, so
-    that a web host whose clock runs behind the worker's still finds every token it could accept."""
+    that a web host whose clock runs behind the worker's still finds every token it could accept.
+    SNS MessageIds have their own window, NOTIFICATIONS_SNS_MAX_AGE."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=2 * WEBHOOK_MAX_SKEW)
-    deleted, _count = WebhookToken.objects.filter(signed_at__lt=stale).delete()
+    sns_stale = now - timedelta(seconds=2 * float(settings.NOTIFICATIONS_SNS_MAX_AGE))
+    old = Q(signed_at__lt=stale) & ~Q(provider=SNS_PROVIDER) | Q(provider=SNS_PROVIDER, signed_at__lt=sns_stale)
+    deleted, _count = WebhookToken.objects.filter(old).delete()
     return deleted

@@ -2,10 +2,11 @@
 
 Anymail's own views, with these changes: only these two are mounted (no other provider's endpoint
 exists here); a post that cannot be parsed, or whose event has the wrong shape, is a 400 rather
-than a 500; and Mailgun's signature, which covers only a timestamp and a token, is not trusted
-beyond that: the timestamp must be recent, each token is good once, and the signature block is
-not stored. An error while recording a well-formed event still answers 500, so the provider
-retries it later.
+than a 500; an SNS post must also carry Amazon's signature, be recent, come from an allowed topic
+and be seen once (tracking/sns.py), and a subscription is confirmed only for a listed topic; and
+Mailgun's signature, which covers only a timestamp and a token, is not trusted beyond that: the
+timestamp must be recent, each token is good once, and the signature block is not stored. An
+error while recording a well-formed event still answers 500, so the provider retries it later.
 """
 
 import json
@@ -22,9 +23,12 @@ from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.urls import path
 
 from ..errors import NotificationsError
-from .services import WEBHOOK_MAX_SKEW, webhook_token_use
+from .services import SNS_PROVIDER, WEBHOOK_MAX_SKEW, webhook_token_use
+from .sns import SNSCertificateUnavailable, SNSVerificationFailed, auto_confirm_allowed, sns_verify
 
 logger = logging.getLogger(__name__)
+# Where Django logs a SuspiciousOperation; a forged or replayed SNS post is one.
+security_logger = logging.getLogger("django.security.SNSVerificationFailed")
 
 
 class Malformed(NotificationsError):
@@ -90,7 +94,46 @@ class ParsedOr400:
 
 
 class SESTrackingWebhook(ParsedOr400, AmazonSESTrackingWebhookView):
-    pass
+    """Basic auth (Anymail), then Amazon's signature, the topic, the age and the MessageId."""
+
+    retry_after = 60  # seconds, when the signing certificate cannot be fetched
+
+    def post(self, request, *args, **kwargs):
+        # The MessageId is used up only with the events it carries: a post that fails to record
+        # (500) rolls back, and SNS's retry of the same message is still accepted.
+        try:
+            with transaction.atomic():
+                return super().post(request, *args, **kwargs)
+        except SNSVerificationFailed as error:
+            security_logger.warning("webhook: %s", error)
+            return HttpResponseBadRequest(f"{error}.", content_type="text/plain")
+        except Replayed as error:
+            security_logger.warning("webhook: %s", error)
+            return HttpResponse(f"{error}.", status=409, content_type="text/plain")
+        except SNSCertificateUnavailable as error:
+            logger.warning("webhook: SNS signing certificate unavailable: %s", error)
+            response = HttpResponse("The SNS signing certificate is unavailable; retry later.", status=503)
+            response["Retry-After"] = str(self.retry_after)
+            return response
+
+    def run_validators(self, request):
+        super().run_validators(request)  # basic auth, then Anymail's check of the SNS headers
+        message = self._parse_sns_message(request)
+        signed_at = sns_verify(message)
+        if not TOKEN.fullmatch(message["MessageId"]):
+            raise SNSVerificationFailed("format", "MessageId is not printable ASCII of at most 255 characters")
+        if not webhook_token_use(provider=SNS_PROVIDER, token=message["MessageId"], signed_at=signed_at):
+            raise Replayed("SNS MessageId was seen before (a replay)")
+
+    def auto_confirm_sns_subscription(self, sns_message):
+        if not auto_confirm_allowed(sns_message):
+            logger.warning(
+                "webhook: SNS subscription to %s not confirmed: the topic is not in NOTIFICATIONS_SNS_TOPIC_ARNS "
+                "(confirm it by hand, or list it)",
+                sns_message.get("TopicArn"),
+            )
+            return
+        super().auto_confirm_sns_subscription(sns_message)
 
 
 TOKEN = re.compile(r"[!-~]{1,255}")  # printable ASCII, as Mailgun's are; fits WebhookToken.token

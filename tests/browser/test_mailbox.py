@@ -1,6 +1,7 @@
 """The dev mailbox in a real browser: a link in an email opens our site in a new tab, the email's
 script never runs, the frame fits the email, the raw view and .eml download, search, a new email
-appearing without a reload, and no page wider than the window at 390 px and 1,280 px (with a
+pushed by the server's event stream and appearing without a reload, attachments, the tablet width,
+a readable Clear all, and no page wider than the window at 390 px and 1,280 px (with a
 screenshot of each; UPDATE_DOCS_SCREENSHOTS=1 refreshes the README's)."""
 
 import os
@@ -17,6 +18,8 @@ from .conftest import SCREENSHOTS
 pytestmark = pytest.mark.browser
 
 WIDTHS = {"phone": 390, "desktop": 1280}
+# The views docs/ shows (README and docs/dev-mailbox.md), refreshed with UPDATE_DOCS_SCREENSHOTS=1.
+DOCS_SHOTS = ("list-desktop", "detail-phone", "compatibility-desktop", "spam-desktop")
 ATTACK = "<script>parent.document.title='pwned'</script><img src=x onerror=\"parent.document.title='pwned'\">"
 
 
@@ -57,6 +60,7 @@ def assert_fits(page, name):
 def contexts(settings, live_server):
     settings.DEBUG = True  # the dev mailbox exists only with DEBUG on
     settings.SITE_URL = live_server.url
+    settings.NOTIFICATIONS_MAILBOX_STREAM_SECONDS = 3  # short streams: the browser reconnects often
     opened = []
     yield opened
     for context in opened:
@@ -125,12 +129,29 @@ def test_search_and_new_mail_without_a_reload(browser, live_server, contexts):
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="For Bob")).to_be_visible()
     expect(page.get_by_role("link", name="For Ada")).to_have_count(0)
+    page.get_by_role("searchbox").fill("to:ada@ is:unread subject:ada")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="For Ada")).to_be_visible()
+    expect(page.get_by_role("link", name="For Bob")).to_have_count(0)
 
-    page.goto("/dev/mailbox/")
+    # New mail is pushed by the server (Server-Sent Events); the list asks for its rows only then.
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    with page.expect_response(lambda response: "/dev/mailbox/events/" in response.url) as stream:
+        page.goto("/dev/mailbox/")
+    assert stream.value.headers["content-type"] == "text/event-stream"
     page.evaluate("window.notReloaded = true")
+    page.wait_for_timeout(2500)  # longer than the old poll's period: nothing is fetched meanwhile
+    assert not [url for url in requests if "/dev/mailbox/rows/" in url]
     send("Arrived just now", live_server.url)
     expect(page.get_by_role("link", name="Arrived just now")).to_be_visible()
     assert page.evaluate("window.notReloaded === true")
+    assert len([url for url in requests if "/dev/mailbox/rows/" in url]) == 1
+    # After the server ends a stream, the browser opens the next one by itself.
+    streams = "performance.getEntriesByType('resource').filter(e => e.name.includes('/events/')).length"
+    page.wait_for_function(f"{streams} >= 2")
+    send("After a reconnect", live_server.url)
+    expect(page.get_by_role("link", name="After a reconnect")).to_be_visible()
 
 
 @pytest.mark.parametrize("size", WIDTHS)
@@ -143,10 +164,73 @@ def test_no_mailbox_page_is_wider_than_the_window(browser, live_server, contexts
         ("detail", f"/dev/mailbox/{row.pk}/"),
         ("raw", f"/dev/mailbox/{row.pk}/raw/"),
         ("links", f"/dev/mailbox/{row.pk}/links/"),
+        ("compatibility", f"/dev/mailbox/{row.pk}/compatibility/"),
+        ("spam", f"/dev/mailbox/{row.pk}/spam/"),
+        ("release", f"/dev/mailbox/{row.pk}/release/"),
     ]:
         page.goto(path)
         if name == "detail":
             page.wait_for_function("document.querySelector('iframe.mail').getBoundingClientRect().height > 200")
         assert_fits(page, f"{name}-{size}")
-        if f"{name}-{size}" in ("list-desktop", "detail-phone") and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
-            page.screenshot(path=shots_dir() / f"mailbox-{name}-{size}.png")  # the README's
+        if f"{name}-{size}" in DOCS_SHOTS and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+            page.screenshot(path=shots_dir() / f"mailbox-{name}-{size}.png")  # the docs
+
+
+def contrast(page, selector):
+    """The WCAG contrast ratio of an element's text colour against its background colour."""
+    return page.evaluate(
+        """(selector) => {
+          const style = getComputedStyle(document.querySelector(selector));
+          const rgb = (value) => value.match(/[\\d.]+/g).slice(0, 3).map(Number);
+          const linear = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+          const lum = ([r, g, b]) => [r, g, b].map(linear)
+            .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+          const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))].sort((x, y) => y - x);
+          return (a + 0.05) / (b + 0.05);
+        }""",
+        selector,
+    )
+
+
+def test_clear_all_is_readable(browser, live_server, contexts):
+    send("Something to clear", live_server.url)
+    page = new_page(browser, live_server, 1280, contexts)
+    page.goto("/dev/mailbox/")
+    expect(page.get_by_role("button", name="Clear all")).to_be_visible()
+    assert contrast(page, "button.danger") >= 4.5  # WCAG AA for text
+
+
+def test_attachments_tablet_width_and_the_html_source(browser, live_server, contexts):
+    from notifications.tests.test_mailbox_message import send_with_attachments
+
+    row = send_with_attachments()
+    page = new_page(browser, live_server, 1280, contexts)
+    page.goto(f"/dev/mailbox/{row.pk}/")
+
+    # The PNG's thumbnail is a decoded image, and the PDF downloads as itself.
+    thumbnail = page.locator("img.thumbnail")
+    expect(thumbnail).to_have_count(1)
+    page.wait_for_function("document.querySelector('img.thumbnail').naturalWidth === 4")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="invoice.pdf").click()
+    assert download_info.value.suggested_filename == "invoice.pdf"
+    assert open(download_info.value.path(), "rb").read() == b"%PDF-1.4 not really"
+
+    # Full, tablet and mobile widths, one pressed at a time.
+    width = "document.querySelector('iframe.mail').getBoundingClientRect().width"
+    page.get_by_role("button", name="Tablet width").click()
+    assert page.evaluate(width) == 768
+    expect(page.get_by_role("button", name="Tablet width")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="Mobile width").click()
+    assert page.evaluate(width) == 375
+    expect(page.get_by_role("button", name="Tablet width")).to_have_attribute("aria-pressed", "false")
+    page.get_by_role("button", name="Full width").click()
+    assert page.evaluate(width) > 768
+
+    # The HTML source, highlighted, opens on a click; every header is listed.
+    page.get_by_text("HTML source").click()
+    expect(page.locator("pre.html-source .hl-tag").first).to_be_visible()
+    expect(page.locator("table.mail-headers")).to_contain_text("MIME-Version")
+    assert_fits(page, "attachments-desktop")
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
+        page.screenshot(path=shots_dir() / "mailbox-attachments-desktop.png", full_page=True)

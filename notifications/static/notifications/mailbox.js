@@ -1,26 +1,27 @@
-// The dev mailbox: live list, frames that fit their email, mobile width, copy buttons.
+// The dev mailbox: live list (Server-Sent Events), frames that fit their email, mobile width, copy buttons.
 (function () {
   "use strict";
 
-  function pollRows() {
+  // The list follows the server's event stream: on each change it fetches its rows again. The
+  // server ends a stream after a while and EventSource reconnects; the first event of the new
+  // stream carries the state, so a change between two streams is not missed.
+  function liveRows() {
     var box = document.getElementById("mailbox-rows");
-    if (!box) return;
-    function current() {
-      var rows = box.querySelector("[data-signature]");
-      return rows ? rows.getAttribute("data-signature") : "";
-    }
-    function poll() {
-      fetch(box.getAttribute("data-poll"), { credentials: "same-origin", cache: "no-store" })
+    if (!box || !window.EventSource) return;
+    var known = box.getAttribute("data-state");
+    function refresh(state) {
+      if (state === known) return;
+      known = state;
+      fetch(box.getAttribute("data-rows"), { credentials: "same-origin", cache: "no-store" })
         .then(function (response) { return response.ok ? response.text() : null; })
-        .then(function (html) {
-          if (!html) return;
-          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-signature]");
-          if (fresh && fresh.getAttribute("data-signature") !== current()) box.innerHTML = html;
-        })
-        .catch(function () {})
-        .then(function () { setTimeout(poll, 2000); });
+        .then(function (html) { if (html) box.innerHTML = html; })
+        .catch(function () {});
     }
-    setTimeout(poll, 2000);
+    var source = new EventSource(box.getAttribute("data-events"));
+    ["state", "mailbox"].forEach(function (name) {
+      source.addEventListener(name, function (event) { refresh(JSON.parse(event.data)); });
+    });
+    window.addEventListener("pagehide", function () { source.close(); });
   }
 
   function fit(frame) {
@@ -37,13 +38,19 @@
       frame.addEventListener("load", function () { fit(frame); });
       if (frame.contentDocument && frame.contentDocument.readyState === "complete") fit(frame);
     });
+    // Full, tablet (768 px) or mobile (375 px) width: one button of the group is pressed.
     document.querySelectorAll("button.mail-width").forEach(function (button) {
       button.addEventListener("click", function () {
-        var box = button.parentElement.nextElementSibling;
-        var narrow = box.classList.toggle("narrow");
-        button.setAttribute("aria-pressed", narrow ? "true" : "false");
-        button.textContent = button.getAttribute(narrow ? "data-wide" : "data-narrow");
-        box.querySelectorAll("iframe.mail").forEach(fit);
+        var group = button.closest(".mail-widths");
+        var box = group.closest(".mail-frame-head").nextElementSibling;
+        var width = button.getAttribute("data-width");
+        group.querySelectorAll("button.mail-width").forEach(function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+        box.querySelectorAll("iframe.mail").forEach(function (frame) {
+          frame.style.width = width ? width + "px" : "";
+          fit(frame);
+        });
       });
     });
     window.addEventListener("resize", function () {
@@ -79,7 +86,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    pollRows();
+    liveRows();
     frames();
     copyButtons();
   });
