@@ -96,6 +96,9 @@ DEFAULTS = {
     "ACCOUNTS_PASSKEY_RP_NAME": "",
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
+    # Accept addresses such as carol@[192.0.2.1]: their mail goes straight to that IP, with no DNS
+    # name, MX or domain reputation behind it (so to any host, private ones too). Off unless needed.
+    "ACCOUNTS_ALLOW_ADDRESS_LITERALS_WITHOUT_DNS": False,
 }
 
 

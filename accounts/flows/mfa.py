@@ -42,6 +42,7 @@ METHOD_NAMES = {
     "recovery_code": gettext_lazy("a recovery code"),
     "password": gettext_lazy("your password"),
     "code": gettext_lazy("a code we email you"),
+    "passkey": gettext_lazy("a passkey"),
 }
 
 
@@ -72,6 +73,8 @@ def second_factor_methods(user) -> list[str]:
         return []
     kinds = set(Authenticator.objects.filter(user=user).values_list("kind", flat=True))
     methods = [method for kind, method in FACTOR_METHODS if kind in kinds]
+    if Passkey.objects.filter(user=user).exists():  # passkeys are rows of their own
+        methods.append("passkey")
     if methods and Authenticator.Kind.RECOVERY_CODES in kinds:
         from .recovery_codes import recovery_codes_left
 
