@@ -51,7 +51,7 @@ def user_register(*, email, username, password=None, password_hash=None, languag
             user.password = password_hash
             user.save(update_fields=["password"])
         if passkey is not None:
-            from .flows.passkeys import passkey_signup_keep
+            from .passkeys import passkey_signup_keep
 
             passkey_signup_keep(user=user, passkey=passkey)
         if not confirmed:
