@@ -9,6 +9,7 @@ password; from anywhere else, the password may be a squatter's, and must be chos
 
 import hmac
 import logging
+import time
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -61,6 +62,8 @@ def confirmation_send(*, user):
         category=URGENT,
         sensitive=True,
         redact=[link, token],
+        # A resend within the same minute (a double click, a retried request) is one message.
+        idempotency_key=f"accounts:confirm:{user.pk}:{user.email}:{int(time.time() // 60)}",
     )
 
 
