@@ -124,3 +124,20 @@ def test_a_key_expires_after_the_window_and_retention_deletes_it(db, settings):
     IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert retention.retention_apply()["idempotency_keys_deleted"] == 1
     assert not IdempotencyKey.objects.exists()
+
+
+def test_a_confirmation_resent_within_the_same_minute_is_one_message(db, user_factory, monkeypatch, outbox):
+    import time
+
+    from accounts.flows.email_verification import confirmation_send
+
+    user = user_factory("ada@example.com", confirmed=False)
+    minute = (time.time() // 60) * 60 + 5
+    monkeypatch.setattr(time, "time", lambda: minute)
+    confirmation_send(user=user)
+    confirmation_send(user=user)
+    assert OutboundEmail.objects.filter(template="confirm").count() == 1
+    monkeypatch.setattr(time, "time", lambda: minute + 60)  # the next minute: a new message
+    confirmation_send(user=user)
+    assert OutboundEmail.objects.filter(template="confirm").count() == 2
+    assert len(outbox.messages_to("ada@example.com")) == 2
