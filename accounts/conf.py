@@ -96,6 +96,12 @@ DEFAULTS = {
     "ACCOUNTS_PASSKEY_RP_NAME": "",
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
+    # Per-IP limits key an IPv6 client by its network of this many leading bits (a home line or a
+    # cloud VM holds a whole /64); an IPv4 client, and an IPv4-mapped IPv6 one, by its address.
+    "ACCOUNTS_IPV6_PREFIX": 64,
+    # Accept addresses such as carol@[192.0.2.1]: their mail goes straight to that IP, with no DNS
+    # name, MX or domain reputation behind it (so to any host, private ones too). Off unless needed.
+    "ACCOUNTS_ALLOW_ADDRESS_LITERALS_WITHOUT_DNS": False,
 }
 
 

@@ -52,13 +52,14 @@ def _has_totp(user):
 # The factors that make an account need a second factor, as (method, does `user` have it?).
 # Recovery codes are not one of them: they stand in for a lost factor. A new kind of factor adds
 # its pair, e.g. ("passkey", lambda user: Passkey.objects.filter(user=user).exists()).
-FACTORS = [("totp", _has_totp)]
+FACTORS = [("totp", _has_totp), ("passkey", lambda user: Passkey.objects.filter(user=user).exists())]
 
 METHOD_NAMES = {
     "totp": gettext_lazy("a code from your authenticator app"),
     "recovery_code": gettext_lazy("a recovery code"),
     "password": gettext_lazy("your password"),
     "code": gettext_lazy("a code we email you"),
+    "passkey": gettext_lazy("a passkey"),
 }
 
 

@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 CHALLENGE_KEY = "accounts_passkey_challenge"
 CREDENTIAL_MAX_BYTES = 64 * 1024  # an attestation with its certificates fits many times over
 NAME_MAX_LENGTH = 64
-REGISTER, LOGIN, SIGNUP, SECOND_FACTOR = "register", "login", "signup", "second_factor"
+REGISTER, LOGIN, SIGNUP, SECOND_FACTOR, REAUTH = "register", "login", "signup", "second_factor", "reauth"
 TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
 
 
@@ -342,9 +342,11 @@ def passkey_login_finish(*, store, credential):
     return user
 
 
-def passkey_second_factor_begin(*, user, store):
-    """Options for navigator.credentials.get() limited to `user`'s own passkeys."""
-    challenge = _challenge_issue(store=store, purpose=SECOND_FACTOR, user=user)
+def passkey_second_factor_begin(*, user, store, purpose=SECOND_FACTOR):
+    """Options for navigator.credentials.get() limited to `user`'s own passkeys: the second
+    factor of a log-in waiting for `user`, or (purpose REAUTH) a fresh proof of the logged-in
+    person before a sensitive change."""
+    challenge = _challenge_issue(store=store, purpose=purpose, user=user)
     return _authentication_options(
         challenge=challenge,
         allow=list(Passkey.objects.filter(user=user)),
@@ -352,9 +354,11 @@ def passkey_second_factor_begin(*, user, store):
     )
 
 
-def passkey_second_factor_verify(*, user, store, credential):
-    """Check that one of `user`'s passkeys answered passkey_second_factor_begin; the passkey."""
-    challenge, _pending = _challenge_take(store=store, purpose=SECOND_FACTOR, user=user)
+def passkey_second_factor_verify(*, user, store, credential, purpose=SECOND_FACTOR):
+    """Check that one of `user`'s passkeys answered passkey_second_factor_begin; the passkey.
+    The caller then completes the log-in (accounts.flows.mfa.mfa_login_complete) or records the
+    re-authentication (mfa.reauth_record), with method "passkey"."""
+    challenge, _pending = _challenge_take(store=store, purpose=purpose, user=user)
     return _assertion_check(
         credential=credential,
         challenge=challenge,

@@ -10,11 +10,13 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import HttpError
 
 from ..models import OutboundEmail
 from .mailbox import mailbox_read_set, mailbox_search, message_codes, message_links, message_source
 from .parts import message_attachments, message_headers, message_parse
 from .preview import outbound_preview
+from .search import SearchInvalid
 
 PAGE_SIZE = 50
 PATH_PREFIX = "/dev/mailbox/"
@@ -61,7 +63,11 @@ class MessageOut(MessageSummary):
 
 
 class ListQuery(Schema):
-    q: str = Field("", max_length=200, description="Recipient or subject contains this.")
+    q: str = Field(
+        "",
+        max_length=200,
+        description="Words and from:, to:, subject:, is:unread, has:attachment, before:, after: terms (AND).",
+    )
     page: int = Field(1, ge=1)
 
 
@@ -84,7 +90,11 @@ def _summary(email):
 @router.get("/dev/mailbox/messages", response=MessageList, summary="The mailbox's messages, newest first")
 def mailbox_messages(request, query: Query[ListQuery]):
     _dev_only()
-    paginator = Paginator(mailbox_search(query.q), PAGE_SIZE)
+    try:
+        paginator = Paginator(mailbox_search(query.q), PAGE_SIZE)
+        paginator.count  # noqa: B018  (runs the query: a bad term is a 400 here, not later)
+    except SearchInvalid as error:
+        raise HttpError(400, str(error)) from None
     if query.page > paginator.num_pages:
         raise Http404("There is no such page.")
     page = paginator.page(query.page)

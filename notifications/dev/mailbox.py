@@ -9,7 +9,6 @@ from email.utils import format_datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
@@ -19,6 +18,7 @@ from ..conf import settings
 from ..models import OutboundEmail
 from ..outbox.message import from_payload
 from .preview import outbound_payload
+from .search import search_filter
 
 URL = re.compile(r"https?://[^\s<>\"'`]+")
 CODE_LINE = re.compile(r"\s*(\d{4,12})\s*")
@@ -28,12 +28,9 @@ FRAME_BASE = '<base target="_blank">'
 
 
 def mailbox_search(query=""):
-    """Rows whose recipients or subject contain `query`, newest first."""
+    """Rows that match `query` (the syntax of search.py), newest first. Raises SearchInvalid."""
     rows = OutboundEmail.objects.only("pk", "created_at", "recipients", "subject", "status", "read_at")
-    query = query.strip()
-    if query:
-        rows = rows.filter(Q(recipients__icontains=query) | Q(subject__icontains=query))
-    return rows
+    return rows.filter(search_filter(query.strip()))
 
 
 def mailbox_read_set(*, email, read=True):

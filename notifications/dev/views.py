@@ -27,6 +27,7 @@ from .mailbox import (
 )
 from .parts import html_highlighted, message_attachments, message_headers, message_parse
 from .preview import outbound_preview
+from .search import SearchInvalid
 from .spam import spam_checker
 from .stream import mailbox_state, mailbox_stream
 
@@ -47,10 +48,16 @@ def _dev_only():
 
 def _rows_context(request):
     query = request.GET.get("q", "").strip()[:200]
-    page = Paginator(mailbox_search(query), PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        rows = mailbox_search(query)
+    except SearchInvalid as error:
+        rows, search_error = OutboundEmail.objects.none(), str(error)
+    else:
+        search_error = ""
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     seen = "|".join(f"{email.pk}:{email.status}:{email.read_at is not None:d}" for email in page)
     signature = hashlib.sha256(f"{page.paginator.count}|{seen}".encode()).hexdigest()[:16]
-    return {"page": page, "query": query, "signature": signature}
+    return {"page": page, "query": query, "search_error": search_error, "signature": signature}
 
 
 def mailbox_list(request):

@@ -129,6 +129,10 @@ def test_search_and_new_mail_without_a_reload(browser, live_server, contexts):
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="For Bob")).to_be_visible()
     expect(page.get_by_role("link", name="For Ada")).to_have_count(0)
+    page.get_by_role("searchbox").fill("to:ada@ is:unread subject:ada")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="For Ada")).to_be_visible()
+    expect(page.get_by_role("link", name="For Bob")).to_have_count(0)
 
     # New mail is pushed by the server (Server-Sent Events); the list asks for its rows only then.
     requests = []
