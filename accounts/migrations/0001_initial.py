@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
                 ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             options={
+                'swappable': 'AUTH_USER_MODEL',
                 'verbose_name': 'user',
                 'verbose_name_plural': 'users',
                 'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='accounts_user_email_ci_unique'), models.UniqueConstraint(django.db.models.functions.text.Lower('username'), name='accounts_user_username_ci_unique')],

@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0006_user_sessions'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [

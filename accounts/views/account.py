@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import FormView, TemplateView
 
 from .. import deletion, forms, sessions
+from ..conf import settings
 from ..flows import mfa, trust
 from ..ratelimit import ratelimit_response
 from .base import FormPageMixin
@@ -74,7 +75,7 @@ class AccountDeleteView(FormPageMixin, FormView):
         logout(self.request)
         deletion.account_delete(user=user)
         messages.success(self.request, _("Your account was deleted. We sent a last email to confirm it."))
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 @method_decorator([require_POST, login_required], name="dispatch")

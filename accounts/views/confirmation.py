@@ -89,7 +89,7 @@ class ConfirmView(TokenLinkView):
     def done(self, user, log_in=False):
         messages.success(self.request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
         if self.request.user.is_authenticated:
-            return redirect("home")
+            return redirect(settings.LOGIN_REDIRECT_URL)
         if log_in:
             login(self.request, user, backend=AUTH_BACKEND)
             messages.success(self.request, logged_in_message(user))
@@ -138,4 +138,4 @@ class ConfirmCodeView(FormPageMixin, FormView):
         self.request.session.pop(PENDING_KEY, None)
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)

@@ -25,7 +25,7 @@ class SignupView(FormView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            return redirect("home")
+            return redirect(settings.LOGIN_REDIRECT_URL)
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
@@ -76,7 +76,7 @@ class SignupView(FormView):
             return self.form_invalid(form)
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.username})
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
     def sent_redirect(self, email, proof):
         """The same answer for a new account and an address that has one."""
