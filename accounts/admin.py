@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_mfa import factors_remove_by_staff, second_factors_table
-from .confirmation import confirmation_send, user_confirm
+from .flows.email_verification import confirmation_send, user_confirm
 from .forms import AdminUserChangeForm, AdminUserCreationForm
 from .models import AbstractAccountsUser
 

@@ -1,8 +1,8 @@
 """Sample data for the previews of the account emails (/dev/emails/, see notifications/previews.py).
 
-Each context has the shape its sender in the flow modules (signup.py, confirmation.py,
-passwords.py, email_change.py, codes.py, deletion.py) gives it. Users are unsaved and the tokens
-are not real, so a preview never holds a link that works.
+Each context has the shape its sender in accounts/flows/ (signup.py, email_verification.py,
+password_reset.py, email_change.py, code_verification.py, account_deletion.py) gives it.
+Users are unsaved and the tokens are not real, so a preview never holds a link that works.
 """
 
 from django.contrib.auth import get_user_model

@@ -198,7 +198,7 @@ class AppToken(models.Model):
 
 
 class UserSession(models.Model):
-    """One logged-in browser of a user, for the "your sessions" list (accounts/sessions.py).
+    """One logged-in browser of a user, for the "your sessions" list (accounts/flows/sessions.py).
 
     The session key is kept only as a SHA-256 hash: a leaked table names no session a thief could
     use. Ending a session deletes its row; the middleware logs out a session whose row is gone.

@@ -108,3 +108,10 @@ def test_the_pages_name_only_make_targets_and_commands_that_exist():
             if command not in commands:
                 missing.add((page, f"manage.py {command}"))
     assert sorted(missing) == []
+
+
+def test_the_readme_fits_on_a_screen_and_says_once_how_to_use_the_virtualenv():
+    readme = (BASE_DIR / "README.md").read_text()
+    assert len(readme.encode()) < 10 * 1024
+    assert readme.count("(The screenshots are taken") == 1
+    assert ". .venv/bin/activate" in readme

@@ -193,9 +193,25 @@ def manage(python, project, *args):
 def worker_start(python, project, log_path):
     log = open(log_path, "ab")
     proc = subprocess.Popen(
-        [str(python), "-m", "celery", "-A", "elsewhere", "worker", "-P", "solo", "-l", "info",
-         "-Q", "email-urgent,default,email-bulk", "--without-heartbeat", "--without-mingle", "--without-gossip",
-         "-n", f"elsewhere-{os.getpid()}@%h"],
+        [
+            str(python),
+            "-m",
+            "celery",
+            "-A",
+            "elsewhere",
+            "worker",
+            "-P",
+            "solo",
+            "-l",
+            "info",
+            "-Q",
+            "email-urgent,default,email-bulk",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"elsewhere-{os.getpid()}@%h",
+        ],
         cwd=project,
         env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")},
         stdout=log,
@@ -296,15 +312,26 @@ def test_a_foreign_project_with_its_own_user_model_signs_up_through_a_worker(ins
     checked = manage(python, project, "check")
     manage(python, project, "migrate", "--noinput", "-v", "0")
     manage(python, project, "makemigrations", "--check", "--dry-run")
-    tables = manage(python, project, "shell", "--no-imports", "-c",
-                    "from django.db import connection; print(sorted(connection.introspection.table_names()))")
+    tables = manage(
+        python,
+        project,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.db import connection; print(sorted(connection.introspection.table_names()))",
+    )
     assert "people_person" in tables and "accounts_user'" not in tables  # accounts.User is swapped out
 
     api = "import accounts.api, notifications.api; print('api imported')"
     if extras == "base":
         assert "notifications.I001" in checked, checked  # metrics record nothing, and check says so
-        result = subprocess.run([str(python), "manage.py", "shell", "--no-imports", "-c", api], cwd=project,
-                                capture_output=True, text=True, env={"PATH": os.environ["PATH"]})
+        result = subprocess.run(
+            [str(python), "manage.py", "shell", "--no-imports", "-c", api],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"]},
+        )
         assert result.returncode != 0 and "mailsite-apps[api]" in result.stderr, result.stderr
     else:
         assert "notifications.I001" not in checked, checked

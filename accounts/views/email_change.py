@@ -1,5 +1,5 @@
-"""Changing the address (accounts.email_change), and undoing a change from the old address
-(accounts.email_revert)."""
+"""Changing the address (accounts.flows.email_change), and undoing a change from the old address
+(accounts.flows.email_change_revert)."""
 
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
@@ -13,8 +13,8 @@ from django.views.generic import FormView
 
 from .. import forms
 from ..conf import settings
-from ..email_change import email_change_check, email_change_confirm, email_change_request
-from ..email_revert import email_revert, email_revert_check
+from ..flows.email_change import email_change_check, email_change_confirm, email_change_request
+from ..flows.email_change_revert import email_revert, email_revert_check
 from ..origin import request_origin
 from .base import TokenLinkView, rate_limited
 

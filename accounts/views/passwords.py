@@ -1,4 +1,4 @@
-"""Passwords: reset by an emailed link or code, and change (accounts.passwords)."""
+"""Passwords: reset by an emailed link or code, and change (accounts.flows.password_reset)."""
 
 import hmac
 
@@ -17,12 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from .. import forms, sessions
-from ..codes import CodeError, CodeLimited
+from .. import forms
 from ..conf import settings
-from ..links import duration_text
-from ..origin import request_origin
-from ..passwords import (
+from ..flows import sessions
+from ..flows.code_verification import CodeError, CodeLimited
+from ..flows.password_reset import (
     RESET_EMAIL_SESSION_KEY,
     password_changed_notify,
     password_reset_by_code,
@@ -30,6 +29,8 @@ from ..passwords import (
     password_reset_complete,
     password_reset_request,
 )
+from ..links import duration_text
+from ..origin import request_origin
 from ..ratelimit import client_ip, ratelimit_response
 from .base import FormPageMixin, private, rate_limited, request_language
 

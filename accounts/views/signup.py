@@ -1,4 +1,4 @@
-"""The sign-up page (accounts.signup), with an optional emailed code that confirms at once."""
+"""The sign-up page (accounts.flows.signup), with an optional emailed code that confirms at once."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -10,9 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from .. import forms, signup, verification
+from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
+from ..flows import email_verification_by_code, signup
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
 from ..ratelimit import ratelimit_response
 from .base import AUTH_BACKEND, rate_limited, request_language
 from .confirmation import confirm_sent_redirect
@@ -81,6 +82,8 @@ class SignupView(FormView):
     def sent_redirect(self, email, proof):
         """The same answer for a new account and an address that has one."""
         if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE:
-            self.request.session[verification.PENDING_KEY] = verification.verification_pending(email=email, proof=proof)
+            self.request.session[email_verification_by_code.PENDING_KEY] = (
+                email_verification_by_code.verification_pending(email=email, proof=proof)
+            )
             return redirect("accounts:confirm-code")
         return confirm_sent_redirect(self.request, email)

@@ -34,4 +34,3 @@ def test_without_prometheus_client_the_metrics_are_said_to_record_nothing(monkey
     hide(monkeypatch, "prometheus_client")
     (info,) = optional_packages(None)
     assert info.id == "notifications.I001" and "mailsite-apps[prometheus]" in info.hint
-

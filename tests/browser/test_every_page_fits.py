@@ -59,7 +59,7 @@ def objects_make(user_factory):
     from django.utils.http import urlsafe_base64_encode
     from django_celery_results.models import GroupResult, TaskResult
 
-    from accounts.codes import code_send_process
+    from accounts.flows.code_verification import code_send_process
     from accounts.models import EmailCaptcha, Passkey, TrustedBrowser
     from accounts.tokens import confirm_token_generator, email_change_token_generator, email_revert_token_generator
     from notifications.dev.mailbox import message_source
