@@ -10,8 +10,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .code_activity import ACTIONS, activity_of, activity_top
-from .codes import code_audit_expire
+from .code_activity import ACTIONS, activity_counted, activity_of, activity_top
+from .flows.code_verification import code_audit_expire
 from .identity import email_canonical_or_none
 from .models import EmailCaptcha
 
@@ -78,6 +78,7 @@ class EmailCaptchaAdmin(admin.ModelAdmin):
                 for action in ACTIONS
                 for scope in ("email", "ip")
             ],
+            "counted": activity_counted(),
             "looked_up": looked_up,
             "looked_up_hits": [activity_of(action=action, email=looked_up, hours=hours) for action in ACTIONS]
             if looked_up

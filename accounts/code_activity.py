@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .conf import settings
-from .ratelimit import ratelimit_peek
+from .ratelimit import client_network, ratelimit_peek
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,11 @@ def _redis():
         return get_redis_connection("default")
     except (ImportError, NotImplementedError):
         return None
+
+
+def activity_counted():
+    """True when the hits are counted: the default cache is django-redis."""
+    return _redis() is not None
 
 
 def _key(action, scope, hour):
@@ -63,7 +68,7 @@ def activity_note(*, action, email, ip, now=None):
         if ratelimit_peek(action=f"code_{action}", ip=ip):
             return
         with client.pipeline(transaction=False) as pipe:
-            for scope, member in (("email", email and activity_member(email)), ("ip", ip)):
+            for scope, member in (("email", email and activity_member(email)), ("ip", ip and client_network(ip))):
                 if member:
                     key = _key(action, scope, hour)
                     pipe.zincrby(key, 1, member)

@@ -73,7 +73,7 @@ DEFAULTS = {
     # Log the person in when they confirm their address from the browser that signed up (allauth's
     # ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION); a link opened elsewhere never logs anyone in.
     "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
-    # Seconds between two writes of a session's "last seen" (accounts/sessions.py).
+    # Seconds between two writes of a session's "last seen" (accounts/flows/sessions.py).
     "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
     # Second factor (accounts/flows/mfa.py). Seconds a log-in waits for its second factor ...
     "ACCOUNTS_MFA_LOGIN_TIMEOUT": 300,
@@ -96,6 +96,12 @@ DEFAULTS = {
     "ACCOUNTS_PASSKEY_RP_NAME": "",
     # Networks of reverse proxies whose X-Forwarded-For is believed (e.g. ["10.0.0.0/8"]).
     "ACCOUNTS_TRUSTED_PROXIES": [],
+    # Per-IP limits key an IPv6 client by its network of this many leading bits (a home line or a
+    # cloud VM holds a whole /64); an IPv4 client, and an IPv4-mapped IPv6 one, by its address.
+    "ACCOUNTS_IPV6_PREFIX": 64,
+    # Accept addresses such as carol@[192.0.2.1]: their mail goes straight to that IP, with no DNS
+    # name, MX or domain reputation behind it (so to any host, private ones too). Off unless needed.
+    "ACCOUNTS_ALLOW_ADDRESS_LITERALS_WITHOUT_DNS": False,
 }
 
 

@@ -77,6 +77,21 @@ def client_ip(request):
     return remote
 
 
+def client_network(ip):
+    """What per-IP limits count a client as: an IPv4 address itself (an IPv4-mapped IPv6 one is
+    that IPv4 address), an IPv6 address by its ACCOUNTS_IPV6_PREFIX network, since one home line
+    or cloud VM holds a whole /64. Text that is no address is kept as it is."""
+    try:
+        address = ipaddress.ip_address(str(ip).strip())
+    except ValueError:
+        return ip
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{int(settings.ACCOUNTS_IPV6_PREFIX)}", strict=False))
+    return str(address)
+
+
 def _cache_key(action, rule, value):
     digest = hashlib.sha256(str(value).encode()).hexdigest()[:32]
     return f"rl:{action}:{rule.scope}:{rule.count}/{rule.period}:{digest}"
@@ -107,7 +122,7 @@ return '0'
 
 def _checks(action, key, ip):
     for rule in rules_for(action):
-        value = key if rule.scope == "key" else ip
+        value = key if rule.scope == "key" else (client_network(ip) if ip not in (None, "") else ip)
         if value not in (None, ""):
             yield rule, _cache_key(action, rule, value)
 

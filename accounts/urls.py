@@ -51,6 +51,18 @@ urlpatterns = [
     path("passkeys/register/finish/", passkeys.PasskeyRegisterFinishView.as_view(), name="passkey-register-finish"),
     path("passkeys/login/begin/", passkeys.PasskeyLoginBeginView.as_view(), name="passkey-login-begin"),
     path("passkeys/login/finish/", passkeys.PasskeyLoginFinishView.as_view(), name="passkey-login-finish"),
+    path(
+        "login/second-factor/passkey/begin/",
+        passkeys.PasskeySecondFactorBeginView.as_view(),
+        name="passkey-second-factor-begin",
+    ),
+    path(
+        "login/second-factor/passkey/finish/",
+        passkeys.PasskeySecondFactorFinishView.as_view(),
+        name="passkey-second-factor-finish",
+    ),
+    path("reauthenticate/passkey/begin/", passkeys.PasskeyReauthBeginView.as_view(), name="passkey-reauth-begin"),
+    path("reauthenticate/passkey/finish/", passkeys.PasskeyReauthFinishView.as_view(), name="passkey-reauth-finish"),
     path("signup/passkey/", passkeys.PasskeySignupView.as_view(), name="passkey-signup"),
     path("signup/passkey/begin/", passkeys.PasskeySignupBeginView.as_view(), name="passkey-signup-begin"),
     path("signup/passkey/finish/", passkeys.PasskeySignupFinishView.as_view(), name="passkey-signup-finish"),

@@ -107,8 +107,8 @@ class Run:
         ctx = Context(env=self.env, scale=self.args.scale, workdir=self.env.workdir)
         for name in self.args.only:
             module = importlib.import_module(f"bench.{name}")
-            print(f"\nbench: running {name} ...", flush=True)
             self.current = (module, time.monotonic())
+            print(f"\nbench: running {name} ...", flush=True)
             try:
                 result = module.run(ctx)
             except KeyboardInterrupt:

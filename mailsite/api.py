@@ -8,7 +8,7 @@ the OpenAPI links below from one operation to the next as a client would (its st
 
 from django.conf import settings
 
-from accounts.api import account, auth, mfa
+from accounts.api import account, auth, mfa, passkeys
 from accounts.api.clients import client_auth
 from accounts.api.problems import ProblemAPI, problem_response
 from notifications import api as notifications_api
@@ -140,6 +140,48 @@ LINKS = [
         "POST /{client}/users/{username}/follow",
         {**CLIENT, "username": "$request.path.username"},
     ),
+    # Passkeys: each ceremony's begin, then its finish with the same session; the account's list.
+    _link("POST /{client}/auth/passkey/login/begin", 200, "POST /{client}/auth/passkey/login/finish", NEW_SESSION),
+    _link("POST /{client}/auth/passkey/signup/begin", 200, "POST /{client}/auth/passkey/signup/finish", NEW_SESSION),
+    _link("POST /{client}/auth/passkey/login/finish", 200, "GET /{client}/account/passkeys", NEW_SESSION),
+    _link("POST /{client}/auth/login", 200, "GET /{client}/account/passkeys", NEW_SESSION),
+    _link("POST /{client}/auth/login", 200, "POST /{client}/account/passkeys/begin", NEW_SESSION),
+    _link(
+        "POST /{client}/auth/2fa/passkey/begin",
+        200,
+        "POST /{client}/auth/2fa/passkey",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "POST /{client}/auth/reauthenticate/passkey/begin",
+        200,
+        "POST /{client}/auth/reauthenticate/passkey",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "POST /{client}/account/passkeys/begin",
+        200,
+        "POST /{client}/account/passkeys",
+        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "POST /{client}/account/passkeys",
+        201,
+        "PATCH /{client}/account/passkeys/{passkey_id}",
+        {**CLIENT, "passkey_id": "$response.body#/id", "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "GET /{client}/account/passkeys",
+        200,
+        "PATCH /{client}/account/passkeys/{passkey_id}",
+        {**CLIENT, "passkey_id": "$response.body#/0/id", "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
+    _link(
+        "GET /{client}/account/passkeys",
+        200,
+        "DELETE /{client}/account/passkeys/{passkey_id}",
+        {**CLIENT, "passkey_id": "$response.body#/0/id", "header.X-Session-Token": "$request.header.X-Session-Token"},
+    ),
     # Settings, and the unsubscribe page's button.
     _link("PUT /{client}/notifications/settings", 200, "GET /{client}/notifications/settings", CLIENT),
     _link(
@@ -178,7 +220,7 @@ api = MailsiteAPI(
     title="mailsite API",
     version="1",
     description=(
-        "Sign-up, log-in, codes, confirmation, passwords, email change, sessions, follows and "
+        "Sign-up, log-in, passkeys, codes, confirmation, passwords, email change, sessions, follows and "
         "notification settings, for single-page and mobile front ends.\n\n"
         "Two kinds of client: **browser** paths (`/api/v1/browser/...`) use the session cookie and "
         "need the `csrftoken` cookie's value in `X-CSRFToken` on every unsafe method; **app** paths "
@@ -191,6 +233,7 @@ api = MailsiteAPI(
 )
 api.add_router("", account.router)
 api.add_router("", auth.router)
+api.add_router("", passkeys.router)
 api.add_router("", mfa.router)
 api.add_router("", notifications_api.public)
 api.add_router("", notifications_api.member, auth=client_auth)

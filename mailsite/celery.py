@@ -4,7 +4,7 @@ import os
 import sys
 from pathlib import Path
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 from celery.signals import beat_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailsite.settings")
@@ -12,6 +12,36 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailsite.settings")
 app = Celery("mailsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """A worker says it is alive (mailsite/health.py): from the worker's own timer, every
+    HEALTH_HEARTBEAT_INTERVAL seconds, so a worker whose event loop is stuck stops beating."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.tref = None
+
+    def start(self, worker):
+        from django.conf import settings
+
+        self.beat(worker)
+        self.tref = worker.timer.call_repeatedly(settings.HEALTH_HEARTBEAT_INTERVAL, self.beat, (worker,), priority=10)
+
+    def stop(self, worker):
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+    def beat(self, worker):
+        from .health import worker_heartbeat
+
+        worker_heartbeat(node=worker.hostname, queues=list(worker.app.amqp.queues.consume_from))
+
+
+app.steps["worker"].add(WorkerHeartbeat)
 
 
 @app.on_configure.connect

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -46,6 +47,40 @@ class DatabaseCollector:
             yield codes
 
 
+class HealthCollector:
+    """The background components, checked when Prometheus scrapes (mailsite/health.py): each is
+    up or not, and the age of beat's and each queue's worker heartbeat. deploy/prometheus-alerts.yml
+    has an alert rule on each."""
+
+    def collect(self):
+        from . import health
+
+        up = GaugeMetricFamily(
+            "mailsite_component_up", "1 when the component's health check passes.", labels=["component"]
+        )
+        for name, result in health.run_checks(health.COMPONENTS).items():
+            up.add_metric([name], 1 if result == "ok" else 0)
+        yield up
+        try:
+            beat = health.heartbeat_age(cache.get(health.HEARTBEAT_KEY))
+            workers = health.workers_ages()
+        except Exception:  # the cache is down: /readyz says so; the ages are unknown
+            return
+        if beat is not None:
+            yield GaugeMetricFamily(
+                "mailsite_beat_heartbeat_age_seconds", "Seconds since beat's last heartbeat.", value=beat
+            )
+        ages = GaugeMetricFamily(
+            "mailsite_worker_heartbeat_age_seconds",
+            "Seconds since a worker consuming the queue last beat.",
+            labels=["queue"],
+        )
+        for queue, age in workers.items():
+            if age is not None:
+                ages.add_metric([queue], age)
+        yield ages
+
+
 class _ThisProcess:
     def collect(self):
         yield from REGISTRY.collect()
@@ -59,6 +94,7 @@ def _registry():
     else:
         registry.register(_ThisProcess())
     registry.register(DatabaseCollector())
+    registry.register(HealthCollector())
     return registry
 
 

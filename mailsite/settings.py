@@ -476,3 +476,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")  # empty: /metrics is a 404
 METRICS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 _from_env("NOTIFICATIONS_ALERT_QUEUE_AGE", _env_int, 1, old="ALERT_QUEUE_AGE")  # seconds
 _from_env("NOTIFICATIONS_ALERT_BOUNCE_RATE", _env_float, old="ALERT_BOUNCE_RATE")  # bounced / sent
+# Health (mailsite/health.py): /readyz is this process alone; beat, the broker and the workers are
+# on /healthz/deep, on /metrics and behind `manage.py health` for their own containers' probes.
+HEALTH_BEAT_MAX_AGE = _env_int("HEALTH_BEAT_MAX_AGE", 180, 1)  # seconds; beat publishes every 60
+HEALTH_HEARTBEAT_INTERVAL = _env_float("HEALTH_HEARTBEAT_INTERVAL", 10.0, 0.1)  # a worker's timer
+HEALTH_WORKER_MAX_AGE = _env_int("HEALTH_WORKER_MAX_AGE", 60, 1)  # seconds
+HEALTH_HEARTBEAT_DIR = env.str("HEALTH_HEARTBEAT_DIR", default=str(VAR_DIR / "heartbeat"))  # this container's
+HEALTH_BROKER_TIMEOUT = _env_float("HEALTH_BROKER_TIMEOUT", 1.0, 0.05)  # seconds, for /healthz/deep

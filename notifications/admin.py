@@ -53,6 +53,8 @@ class OutboundEmailAdmin(admin.ModelAdmin):
         "updated_at",
         "sent_at",
         "message_preview",
+        "refused_recipients",
+        "mime",
     )
     exclude = ("payload", "payload_encrypted")
     CATEGORY_SHORT = {OutboundEmail.Category.URGENT: _("urgent"), OutboundEmail.Category.BULK: _("bulk")}

@@ -118,6 +118,8 @@ DEFAULTS = {
     # Empty: release is off.
     "NOTIFICATIONS_MAILBOX_RELEASE_SMTP": "",
     "NOTIFICATIONS_MAILBOX_RELEASE_ALLOW": [],
+    # Seconds an idempotency key is kept: the same key again within them sends nothing more.
+    "NOTIFICATIONS_IDEMPOTENCY_WINDOW": 24 * 3600,
     # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
     "ANYMAIL": {},
 }

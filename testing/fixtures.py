@@ -54,6 +54,13 @@ def project_password_hashers(_fast_password_hasher, settings):
     settings.PASSWORD_HASHERS = _fast_password_hasher
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _heartbeat_dir(tmp_path_factory):
+    """Heartbeat files (mailsite/health.py) of this run's processes go to a folder of its own."""
+    with override_settings(HEALTH_HEARTBEAT_DIR=str(tmp_path_factory.mktemp("heartbeat"))):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _outbox_mailers():
     """Django's test runner swaps every mailer for locmem; put the outbox back as the default, so
@@ -301,6 +308,7 @@ def worker_env(smtp_url=None, **extra):
         REDIS_URL=os.environ["REDIS_URL"],
         NOTIFICATIONS_RETRY_BASE="0.2",
         NOTIFICATIONS_RETRY_MAX="2",
+        HEALTH_HEARTBEAT_DIR=str(settings.HEALTH_HEARTBEAT_DIR),
         PYTHONUNBUFFERED="1",
     )
     if smtp_url:

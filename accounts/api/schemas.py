@@ -1,7 +1,7 @@
 """Request and response bodies of the account API. Lengths are bounds only: the forms and
 flows validate the values, so the pages and the API refuse the same input."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -149,6 +149,45 @@ class ConfigOut(Schema):
     client_kinds: list[Literal["browser", "app"]]
     session_token_header: str
     csrf_header: str
+
+
+class PasskeyOptionsOut(Schema):
+    options: dict[str, Any] = Field(
+        ...,
+        description="PublicKeyCredentialCreationOptionsJSON or PublicKeyCredentialRequestOptionsJSON (WebAuthn "
+        "Level 3): give them to navigator.credentials.create()/get() (or PublicKeyCredential.parse...FromJSON).",
+    )
+    session_token: str | None = Field(
+        default=None, description="App clients: a newly issued token that holds the challenge; send it with finish."
+    )
+
+
+class PasskeyCredentialIn(Schema):
+    credential: dict[str, Any] = Field(
+        ..., description="The browser's answer as JSON (PublicKeyCredential.toJSON(): bytes as base64url)."
+    )
+
+
+class PasskeyAddIn(PasskeyCredentialIn):
+    name: str = Field(default="", max_length=64, description="Empty: a name with today's date.")
+
+
+class PasskeyNameIn(Schema):
+    name: str = Field(..., max_length=64)
+
+
+class PasskeySignupIn(Schema):
+    email: str = Email
+    username: str = Field(..., max_length=150, examples=["ada"])
+
+
+class PasskeyOut(Schema):
+    id: int
+    name: str
+    created_at: str
+    last_used_at: str | None = None
+    transports: list[str] = []
+    backed_up: bool
 
 
 class SecondFactorIn(Schema):

@@ -48,17 +48,17 @@ from webauthn.helpers.structs import (
 )
 
 from ..conf import settings
-from ..confirmation import signup_proof_of
 from ..errors import AccountsError
 from ..intents import intent_record
 from ..models import Intent, Passkey
+from .email_verification import signup_proof_of
 
 logger = logging.getLogger(__name__)
 
 CHALLENGE_KEY = "accounts_passkey_challenge"
 CREDENTIAL_MAX_BYTES = 64 * 1024  # an attestation with its certificates fits many times over
 NAME_MAX_LENGTH = 64
-REGISTER, LOGIN, SIGNUP, SECOND_FACTOR = "register", "login", "signup", "second_factor"
+REGISTER, LOGIN, SIGNUP, SECOND_FACTOR, REAUTH = "register", "login", "signup", "second_factor", "reauth"
 TRANSPORTS = {transport.value for transport in AuthenticatorTransport}
 
 
@@ -342,9 +342,11 @@ def passkey_login_finish(*, store, credential):
     return user
 
 
-def passkey_second_factor_begin(*, user, store):
-    """Options for navigator.credentials.get() limited to `user`'s own passkeys."""
-    challenge = _challenge_issue(store=store, purpose=SECOND_FACTOR, user=user)
+def passkey_second_factor_begin(*, user, store, purpose=SECOND_FACTOR):
+    """Options for navigator.credentials.get() limited to `user`'s own passkeys: the second
+    factor of a log-in waiting for `user`, or (purpose REAUTH) a fresh proof of the logged-in
+    person before a sensitive change."""
+    challenge = _challenge_issue(store=store, purpose=purpose, user=user)
     return _authentication_options(
         challenge=challenge,
         allow=list(Passkey.objects.filter(user=user)),
@@ -352,9 +354,11 @@ def passkey_second_factor_begin(*, user, store):
     )
 
 
-def passkey_second_factor_verify(*, user, store, credential):
-    """Check that one of `user`'s passkeys answered passkey_second_factor_begin; the passkey."""
-    challenge, _pending = _challenge_take(store=store, purpose=SECOND_FACTOR, user=user)
+def passkey_second_factor_verify(*, user, store, credential, purpose=SECOND_FACTOR):
+    """Check that one of `user`'s passkeys answered passkey_second_factor_begin; the passkey.
+    The caller then completes the log-in (accounts.flows.mfa.mfa_login_complete) or records the
+    re-authentication (mfa.reauth_record), with method "passkey"."""
+    challenge, _pending = _challenge_take(store=store, purpose=purpose, user=user)
     return _assertion_check(
         credential=credential,
         challenge=challenge,
@@ -408,10 +412,10 @@ def passkey_signup_begin(*, store, email, username):
 
 
 def passkey_signup_finish(*, store, credential, language=None):
-    """Record the sign-up for the worker (accounts.signup.signup_process), with the checked
+    """Record the sign-up for the worker (accounts.flows.signup.signup_process), with the checked
     passkey instead of a password, exactly as a sign-up with a password is: the same work for
     every address, and the account usable only once its address is confirmed. Returns (email,
-    proof): the proof the signing-up client keeps (accounts.confirmation.signup_proof)."""
+    proof): the proof the signing-up client keeps (accounts.flows.email_verification.signup_proof)."""
     challenge, pending = _challenge_take(store=store, purpose=SIGNUP)
     verified, transports = _registration_verify(credential=credential, challenge=challenge)
     email, username = pending["email"], pending["username"]

@@ -21,18 +21,39 @@ from django.views.generic import FormView, TemplateView
 
 from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
-from ..flows import passkeys
+from ..flows import mfa, passkeys, trust
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
+from ..flows.email_verification_by_code import PENDING_KEY, verification_pending
+from ..flows.notices import mfa_notify
+from ..origin import request_origin
 from ..ratelimit import client_ip, ratelimit_consume, ratelimit_response
-from ..verification import PENDING_KEY, verification_pending
 from .base import AUTH_BACKEND, logged_in_message, request_language
 from .confirmation import CONFIRM_SENT_SESSION_KEY
+from .mfa import reauth_required
 
 BODY_MAX_BYTES = 128 * 1024
 
 
 def _error(message, *, field="credential", code="invalid", status=400):
     return JsonResponse({"errors": {field: [{"message": str(message), "code": code}]}}, status=status)
+
+
+def _reauth_needed(request):
+    """The 401 a script gets for a change of factors without a fresh proof (the page itself
+    sends the person to prove it first: accounts.views.mfa.reauth_required)."""
+    message = _("Confirm it is you first: this change needs a proof of identity from the last 5 minutes.")
+    response = _error(message, field="__all__", code="reauthentication_required", status=401)
+    response["Location"] = reverse("accounts:reauthenticate")
+    return response
+
+
+def _next_or_home(request, next_url):
+    here = {request.get_host()}
+    if isinstance(next_url, str) and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts=here, require_https=request.is_secure()
+    ):
+        return next_url
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 @method_decorator([never_cache, require_POST], name="dispatch")
@@ -68,7 +89,7 @@ class PasskeyJsonView(View):
 # ------------------------------------------------------------------------------------------------
 # An account's passkeys
 # ------------------------------------------------------------------------------------------------
-@method_decorator([never_cache, login_required], name="dispatch")
+@method_decorator([never_cache, login_required, reauth_required], name="dispatch")
 class PasskeyListView(TemplateView):
     template_name = "accounts/passkeys.html"
 
@@ -80,16 +101,24 @@ class PasskeyListView(TemplateView):
 @method_decorator(login_required, name="dispatch")
 class PasskeyRegisterBeginView(PasskeyJsonView):
     def handle(self, data):
+        if not mfa.reauth_fresh(self.request):
+            return _reauth_needed(self.request)
         return {"options": passkeys.passkey_registration_begin(user=self.request.user, store=self.request.session)}
 
 
 @method_decorator(login_required, name="dispatch")
 class PasskeyRegisterFinishView(PasskeyJsonView):
     def handle(self, data):
+        request = self.request
+        if not mfa.reauth_fresh(request):
+            return _reauth_needed(request)
         passkey = passkeys.passkey_registration_finish(
-            user=self.request.user, store=self.request.session, credential=data.get("credential"), name=data.get("name")
+            user=request.user, store=request.session, credential=data.get("credential"), name=data.get("name")
         )
-        messages.success(self.request, _("Passkey “%(name)s” added.") % {"name": passkey.name})
+        mfa_notify(user=request.user, event="factor_added", factor="passkey", **request_origin(request))
+        # A new factor changes the account's security state; this session's proof stays fresh.
+        mfa.reauth_record(request, method="passkey")
+        messages.success(request, _("Passkey “%(name)s” added.") % {"name": passkey.name})
         return {"id": passkey.pk, "name": passkey.name, "redirect": reverse("accounts:passkeys")}
 
 
@@ -109,7 +138,7 @@ class PasskeyRenameView(View):
         return redirect("accounts:passkeys")
 
 
-@method_decorator([require_POST, login_required], name="dispatch")
+@method_decorator([require_POST, login_required, reauth_required], name="dispatch")
 class PasskeyRemoveView(View):
     def post(self, request, passkey_id):
         try:
@@ -117,6 +146,7 @@ class PasskeyRemoveView(View):
         except passkeys.PasskeyError as error:
             messages.error(request, error.message)
         else:
+            mfa_notify(user=request.user, event="factor_removed", factor="passkey", **request_origin(request))
             messages.success(request, _("Passkey “%(name)s” removed.") % {"name": passkey.name})
         return redirect("accounts:passkeys")
 
@@ -133,16 +163,72 @@ class PasskeyLoginFinishView(PasskeyJsonView):
     def handle(self, data):
         request = self.request
         user = passkeys.passkey_login_finish(store=request.session, credential=data.get("credential"))
+        # A passkey with user verification is two factors in one (something held, and a PIN or
+        # a fingerprint): it does not stop at the second-factor step, and is a fresh proof.
+        mfa.mfa_login_cancel(request)
         login(request, user, backend=AUTH_BACKEND)
+        mfa.reauth_record(request, method="passkey", user=user)
         messages.success(request, logged_in_message(user))
+        return {"redirect": _next_or_home(request, data.get("next"))}
+
+
+# ------------------------------------------------------------------------------------------------
+# A passkey as the second factor of a log-in, and for re-authentication
+# ------------------------------------------------------------------------------------------------
+def _pending_or_error(request):
+    user = mfa.mfa_login_pending(request)
+    if user is None:
+        message = _("The log-in timed out or was replaced by another. Please log in again.")
+        raise passkeys.PasskeyError(message, code="expired", field="__all__")
+    return user
+
+
+class PasskeySecondFactorBeginView(PasskeyJsonView):
+    def handle(self, data):
+        user = _pending_or_error(self.request)
+        return {"options": passkeys.passkey_second_factor_begin(user=user, store=self.request.session)}
+
+
+class PasskeySecondFactorFinishView(PasskeyJsonView):
+    def handle(self, data):
+        request = self.request
+        user = _pending_or_error(request)
+        passkeys.passkey_second_factor_verify(user=user, store=request.session, credential=data.get("credential"))
+        next_url = mfa.mfa_login_next(request)
+        cookie = None
+        if data.get("trust") is True:
+            origin = request_origin(request)
+            cookie = trust.trust_grant(user=user, **origin)
+            mfa_notify(user=user, event="browser_trusted", **origin)
+        try:
+            user = mfa.mfa_login_complete(request, method="passkey")
+        except mfa.MfaError as error:
+            raise passkeys.PasskeyError(error.message, code=error.code, field="__all__") from None
+        messages.success(request, logged_in_message(user))
+        response = JsonResponse({"redirect": _next_or_home(request, next_url)})
+        if cookie:
+            trust.trust_cookie_set(response, cookie, secure=request.is_secure())
+        return response
+
+
+@method_decorator(login_required, name="dispatch")
+class PasskeyReauthBeginView(PasskeyJsonView):
+    def handle(self, data):
+        store, user = self.request.session, self.request.user
+        return {"options": passkeys.passkey_second_factor_begin(user=user, store=store, purpose=passkeys.REAUTH)}
+
+
+@method_decorator(login_required, name="dispatch")
+class PasskeyReauthFinishView(PasskeyJsonView):
+    def handle(self, data):
+        request = self.request
+        passkeys.passkey_second_factor_verify(
+            user=request.user, store=request.session, credential=data.get("credential"), purpose=passkeys.REAUTH
+        )
+        mfa.reauth_record(request, method="passkey")
+        fallback = reverse("accounts:security")
         next_url = data.get("next")
-        here = {request.get_host()}
-        if not (
-            isinstance(next_url, str)
-            and url_has_allowed_host_and_scheme(next_url, allowed_hosts=here, require_https=request.is_secure())
-        ):
-            next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
-        return {"redirect": next_url}
+        return {"redirect": _next_or_home(request, next_url) if next_url else fallback}
 
 
 # ------------------------------------------------------------------------------------------------

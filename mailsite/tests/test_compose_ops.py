@@ -36,3 +36,28 @@ def test_every_app_process_shares_one_metrics_folder():
         assert "metrics:/app/var/metrics" in service["volumes"], name
     assert "metrics" in COMPOSE["volumes"]
     assert "var/metrics" in (BASE_DIR / "Dockerfile").read_text()
+
+
+def _manage_health(test):
+    """The argv after `python manage.py` of a healthcheck that runs the health command, or None."""
+    words = test[1:] if test[0] == "CMD" else test[1].split()
+    if words[:3] == ["python", "manage.py", "health"]:
+        return words[2:]
+    return None
+
+
+def test_worker_and_beat_containers_probe_their_own_process_with_the_health_command():
+    from django.core.management import load_command_class
+
+    command = load_command_class("mailsite", "health")
+    for name, process in {"worker-urgent": "worker", "worker-bulk": "worker", "beat": "beat"}.items():
+        argv = _manage_health(SERVICES[name]["healthcheck"]["test"])
+        assert argv is not None, f"{name} is not probed by manage.py health"
+        options = command.create_parser("manage.py", "health").parse_args(argv[1:])
+        assert options.process == process, name
+        assert not options.checks, f"{name}'s probe must not depend on other services"
+
+
+def test_the_web_probe_is_readiness_not_the_deep_check():
+    probe = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "/readyz" in probe and "/healthz/deep" not in probe

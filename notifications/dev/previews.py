@@ -91,6 +91,22 @@ def email_templates():
     return sorted(names)
 
 
+def email_template_folder(name):
+    """Where email/<name>/ is found (the folder whose parts the site renders): relative to the
+    project when it is inside it, e.g. accounts/templates/email/confirm/."""
+    from django.conf import settings as django_settings
+
+    for directory in _template_directories():
+        folder = Path(directory, "email", name)
+        if any((folder / part).exists() for part in EMAIL_PARTS):
+            base = Path(getattr(django_settings, "BASE_DIR", Path.cwd()))
+            try:
+                return f"{folder.resolve().relative_to(base.resolve())}/"
+            except ValueError:
+                return f"{folder}/"
+    return f"email/{name}/"
+
+
 def _template_directories():
     for engine in engines.all():
         yield from getattr(engine, "template_dirs", ())

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from .mailbox import html_for_frame
-from .previews import email_preview_get, email_previews, email_templates
+from .previews import email_preview_get, email_previews, email_template_folder, email_templates
 from .views import MAIL_CSP, _dev_only
 
 
@@ -35,11 +35,15 @@ def email_preview_list(request):
     _dev_only()
     previews = email_previews()
     rows = [
-        {"preview": preview, "subjects": [(code, *_subject(preview, code)) for code, _name in settings.LANGUAGES]}
+        {
+            "preview": preview,
+            "folder": email_template_folder(preview.template),
+            "subjects": [(code, name, *_subject(preview, code)) for code, name in settings.LANGUAGES],
+        }
         for preview in previews
     ]
     shown = {preview.template for preview in previews}
-    missing = [name for name in email_templates() if name not in shown]
+    missing = [email_template_folder(name) for name in email_templates() if name not in shown]
     return render(request, "notifications/email_preview_list.html", {"rows": rows, "missing": missing})
 
 
@@ -50,7 +54,12 @@ def email_preview_detail(request, name):
     for code, language_name in settings.LANGUAGES:
         subject, text, html = preview.render(language=code)
         renderings.append({"code": code, "name": language_name, "subject": subject, "text": text, "html": html})
-    context = {"preview": preview, "renderings": renderings, "from_email": settings.DEFAULT_FROM_EMAIL}
+    context = {
+        "preview": preview,
+        "folder": email_template_folder(preview.template),
+        "renderings": renderings,
+        "from_email": settings.DEFAULT_FROM_EMAIL,
+    }
     return render(request, "notifications/email_preview_detail.html", context)
 
 

@@ -5,8 +5,11 @@ OutboxMessage declares the outbox's own options as AnymailMessage declares Anyma
   sensitive  True when the content carries a secret (code, link): encrypted at rest
   redact     strings replaced by "[redacted]" once delivered (sensitive mail only)
   template   the template name it was rendered from, for the admin
-They are kept as the attributes outbox_category, outbox_sensitive, outbox_redact and
-outbox_template, which a plain EmailMessage may also carry.
+  idempotency_key  a caller's key: the same key again within NOTIFICATIONS_IDEMPOTENCY_WINDOW
+             sends nothing more (outbox/idempotency.py; a plain EmailMessage may instead carry an
+             X-Idempotency-Key header, which is taken off before the message is stored)
+They are kept as the attributes outbox_category, outbox_sensitive, outbox_redact,
+outbox_template and outbox_idempotency_key, which a plain EmailMessage may also carry.
 
 Anymail's attributes (tags, metadata, merge_*, template_id, track_*, esp_extra, ...) are kept in
 the payload and reach the provider; one left UNSET stays UNSET. send_at is the outbox's to keep:
@@ -57,6 +60,7 @@ class OutboxMessageMixin(EmailMessage):
         self.outbox_sensitive = bool(kwargs.pop("sensitive", False))
         self.outbox_redact = [str(secret) for secret in kwargs.pop("redact", ())]
         self.outbox_template = kwargs.pop("template", "")
+        self.outbox_idempotency_key = kwargs.pop("idempotency_key", None)
         super().__init__(*args, **kwargs)
 
     def message(self, *, policy=email.policy.default):

@@ -42,9 +42,14 @@ def email_send(
     redact=(),
     headers=None,
     from_email=None,
+    idempotency_key=None,
 ):
     """Render templates/email/<template>/ and send it through the outbox (Django's email API).
-    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834)."""
+    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834).
+
+    With an `idempotency_key`, a second call with the same key within
+    NOTIFICATIONS_IDEMPOTENCY_WINDOW stores and sends nothing (outbox/idempotency.py). Returns the
+    message; its `outbox_id` is its row's id, or the first call's for a repeated key."""
     subject, text, html = email_render(template=template, context=context, language=language)
     message = OutboxMessage(
         subject,
@@ -56,6 +61,7 @@ def email_send(
         sensitive=sensitive,
         redact=redact,
         template=template,
+        idempotency_key=idempotency_key,
     )
     message.attach_alternative(html, "text/html")
     message.send()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from notifications.dev.mailbox import html_for_frame
-from notifications.dev.previews import email_preview_get, email_previews, email_templates
+from notifications.dev.previews import email_preview_get, email_previews, email_template_folder, email_templates
 from notifications.outbox.services import email_render
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES]
@@ -61,7 +61,13 @@ def test_the_list_names_every_preview_with_its_subject_in_each_language(client, 
         assert reverse("notifications:email-preview", args=[preview.name]) in page
         for language in LANGUAGES:
             subject = preview.render(language=language)[0]
-            assert f'<td lang="{language}">{escape(subject)}</td>' in page
+            assert f' lang="{language}">{escape(subject)}</td>' in page
+        # Where its templates really are (templates/email/ at the top does not exist).
+        assert f"<code>{email_template_folder(preview.template)}</code>" in page
+    assert "accounts/templates/email/confirm/" in page and "notifications/templates/email/" in page
+    assert "templates/email/" not in page.replace("accounts/templates/email/", "").replace(
+        "notifications/templates/email/", ""
+    )
     assert "has no preview" not in page
 
 
@@ -73,7 +79,7 @@ def test_the_list_says_which_template_has_no_preview(client, db, settings, tmp_p
 
     page = client.get("/dev/emails/").content.decode()
 
-    assert "templates/email/brand_new/ has no preview" in page
+    assert f"{tmp_path}/email/brand_new/ has no preview" in page
 
 
 @override_settings(DEBUG=True)

@@ -2,7 +2,8 @@
    to navigator.credentials.create() or .get(), and posts the answer back. WebAuthn carries bytes
    (ArrayBuffer) where JSON carries base64url text; the two helpers below convert between them.
 
-   - [data-passkey-login]: a "Log in with a passkey" button; the same element's data-begin-url
+   - [data-passkey-login]: a "Log in with a passkey" button (or "Use a passkey" on the
+     second-factor and re-authentication pages, with their own URLs); its data-begin-url
      and data-finish-url are used by autofill too: when the page has an input with
      autocomplete="username webauthn", the browser offers this site's passkeys in its suggestions
      (mediation "conditional").
@@ -152,7 +153,10 @@
       if (mediation) { options.mediation = mediation; }
       return navigator.credentials.get(options);
     }).then(function (credential) {
-      return post(element.getAttribute("data-finish-url"), { credential: credentialJSON(credential), next: next });
+      var body = { credential: credentialJSON(credential), next: next };
+      var trust = element.getAttribute("data-trust-field");
+      if (trust && document.getElementById(trust)) { body.trust = document.getElementById(trust).checked; }
+      return post(element.getAttribute("data-finish-url"), body);
     }).then(function (data) {
       window.location.assign(data.redirect);
     });
