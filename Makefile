@@ -7,12 +7,13 @@ ADDRPORT ?= 127.0.0.1:8000
 # The make run log: 0 warnings and errors, 1 also one line per email and request, 2 also Celery and runserver.
 VERBOSITY ?= 1
 
-.PHONY: help install run worker beat test lint bench migrate messages clean
+.PHONY: help install run worker beat test lint bench migrate messages docs clean
 
 help:
 	@echo "make run    start the web server (127.0.0.1:8000), a Celery worker and beat"
 	@echo "make test   run the test suite"
 	@echo "make lint   ruff and the migrations check"
+	@echo "make docs   build the documentation into docs/_build/html (fails on any warning)"
 	@echo "make bench  run the benchmark suite (writes bench/results.json; BENCH_SCALE=0.1 for a quick run)"
 	@echo "make messages  collect new strings into each catalogue (locale/, accounts/locale/, notifications/locale/) and compile them"
 
@@ -59,6 +60,12 @@ messages: install
 	DEBUG=1 $(VPY) manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var --ignore=bench --ignore=docs --ignore=test-results
 	DEBUG=1 $(VPY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=var
 	@echo "Translate every empty msgstr in */locale/zh_Hans/LC_MESSAGES/django.po and locale/, then run make messages again."
+
+# The documentation site (Sphinx, MyST, Furo); -W: any warning fails the build, -n: so does a
+# reference to something that does not exist.
+docs: install
+	$(VPY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "mailsite: the documentation is in docs/_build/html/index.html"
 
 clean:
 	rm -rf $(VENV) var

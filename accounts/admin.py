@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .admin_mfa import factors_remove_by_staff, second_factors_table
-from .confirmation import confirmation_send, user_confirm
+from .flows.email_verification import confirmation_send, user_confirm
 from .forms import AdminUserChangeForm, AdminUserCreationForm
-from .models import User
+from .models import AbstractAccountsUser
 
 
 class ConfirmedFilter(admin.SimpleListFilter):
@@ -24,7 +25,6 @@ class ConfirmedFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
@@ -100,5 +100,10 @@ class UserAdmin(DjangoUserAdmin):
             messages.SUCCESS if count else messages.WARNING,
         )
 
+
+# The project's user model (accounts.User, or its own subclass of AbstractAccountsUser), unless
+# the project registered one itself.
+if issubclass(get_user_model(), AbstractAccountsUser) and not admin.site.is_registered(get_user_model()):
+    admin.site.register(get_user_model(), UserAdmin)
 
 from .admin_codes import EmailCaptchaAdmin  # noqa: E402, F401  (registers the emailed-code audit admin)

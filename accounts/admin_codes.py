@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .code_activity import ACTIONS, activity_counted, activity_of, activity_top
-from .codes import code_audit_expire
+from .flows.code_verification import code_audit_expire
 from .identity import email_canonical_or_none
 from .models import EmailCaptcha
 

@@ -73,7 +73,7 @@ DEFAULTS = {
     # Log the person in when they confirm their address from the browser that signed up (allauth's
     # ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION); a link opened elsewhere never logs anyone in.
     "ACCOUNTS_LOGIN_ON_EMAIL_CONFIRMATION": True,
-    # Seconds between two writes of a session's "last seen" (accounts/sessions.py).
+    # Seconds between two writes of a session's "last seen" (accounts/flows/sessions.py).
     "ACCOUNTS_SESSION_TOUCH_INTERVAL": 60,
     # Second factor (accounts/flows/mfa.py). Seconds a log-in waits for its second factor ...
     "ACCOUNTS_MFA_LOGIN_TIMEOUT": 300,

@@ -1,17 +1,18 @@
 """Sample data for the previews of the account emails (/dev/emails/, see notifications/previews.py).
 
-Each context has the shape its sender in the flow modules (signup.py, confirmation.py,
-passwords.py, email_change.py, codes.py, deletion.py) gives it. Users are unsaved and the tokens
-are not real, so a preview never holds a link that works.
+Each context has the shape its sender in accounts/flows/ (signup.py, email_verification.py,
+password_reset.py, email_change.py, code_verification.py, account_deletion.py) gives it.
+Users are unsaved and the tokens are not real, so a preview never holds a link that works.
 """
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from notifications.dev.previews import email_preview
 
 from .conf import settings
 from .links import duration_text
-from .models import EmailCaptcha, User
+from .models import EmailCaptcha
 from .origin import origin_context
 from .tokens import confirm_token_generator, email_change_token_generator, email_revert_token_generator
 
@@ -24,7 +25,7 @@ def _absolute(name, *args, **kwargs):
 
 
 def _user():
-    return User(username="ada", email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    return get_user_model()(username="ada", email="ada@example.com", first_name="Ada", last_name="Lovelace")
 
 
 def _code(purpose):

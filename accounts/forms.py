@@ -1,5 +1,5 @@
 """Account forms, of every page and of the API. They validate and normalise; the flow modules
-(accounts.signup, accounts.confirmation, accounts.passwords, ...) do the work.
+(accounts.flows.signup, accounts.flows.email_verification, accounts.flows.password_reset, ...) do the work.
 
 Every text field refuses NUL bytes (Django's CharField does) and over-long input with a field
 error, so bad input never reaches the database as a 500.
@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from . import deletion
-from .codes import Purpose, code_consume
+from .flows import account_deletion
+from .flows.code_verification import Purpose, code_consume
+from .flows.password_reset import password_reset_code_user
 from .identity import email_canonical, username_key
 from .languages import language_choices
 from .models import username_validator
-from .passwords import password_reset_code_user
 from .ratelimit import client_ip
 
 EMAIL_MAX_LENGTH = 254
@@ -76,7 +76,7 @@ class SignupForm(auth_forms.SetPasswordMixin, forms.Form):
 
     A right code confirms the address at once (`code_verified`). Without one, the form does not
     look the address up at all: whether it has an account is the worker's business
-    (accounts.signup.signup_process), so sign-up reveals nothing, not even by its timing. Only a right
+    (accounts.flows.signup.signup_process), so sign-up reveals nothing, not even by its timing. Only a right
     code, which proves the visitor owns the address, lets the form say the address has an account
     (`existing_account`, an error). The code is only checked (and so used up) when everything else
     is valid.
@@ -185,7 +185,7 @@ class EmailForm(forms.Form):
 
 class PasswordResetForm(EmailForm):
     """The address to mail a reset link to. Nothing here looks it up: the worker does
-    (accounts.passwords.password_reset_process), so the request costs the same for every address."""
+    (accounts.flows.password_reset.password_reset_process), so the request costs the same for every address."""
 
 
 class SetPasswordForm(auth_forms.SetPasswordForm):
@@ -206,7 +206,7 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 class EmailChangeForm(forms.Form):
     """A new address and the current password. Whether another account has the address is not
     this form's business: the answer must be the same either way
-    (accounts.email_change.email_change_request tells the two apart by mail)."""
+    (accounts.flows.email_change.email_change_request tells the two apart by mail)."""
 
     email = email_field(label=_("New email address"), autofocus=True)
     password = forms.CharField(
@@ -278,7 +278,7 @@ class PasswordResetCodeForm(auth_forms.SetPasswordMixin, forms.Form):
 # ------------------------------------------------------------------------------------------------
 class AccountDeleteForm(forms.Form):
     """The current password or the code emailed for the deletion; either is checked (and counted
-    against its limits) by accounts.deletion. Over a limit, `retry_after` says for how long."""
+    against its limits) by accounts.flows.account_deletion. Over a limit, `retry_after` says for how long."""
 
     password = forms.CharField(
         label=_("Current password"),
@@ -306,8 +306,10 @@ class AccountDeleteForm(forms.Form):
         if not cleaned.get("password") and not cleaned.get("code"):
             raise ValidationError(_("Enter your password, or the code we emailed you."), code="required")
         try:
-            deletion.deletion_confirm(user=self.user, password=cleaned.get("password"), code=cleaned.get("code"))
-        except deletion.DeletionError as error:
+            account_deletion.deletion_confirm(
+                user=self.user, password=cleaned.get("password"), code=cleaned.get("code")
+            )
+        except account_deletion.DeletionError as error:
             self.retry_after = getattr(error, "retry_after", None)
             self.add_error("password" if cleaned.get("password") else "code", error)
         return cleaned

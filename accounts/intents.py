@@ -28,10 +28,10 @@ SWEEP_BATCH = 500
 
 # What carries out each kind: a service called with the row's email and data as keyword arguments.
 HANDLERS = {
-    Intent.Kind.SIGNUP: "accounts.signup.signup_process",
-    Intent.Kind.RESET: "accounts.passwords.password_reset_process",
-    Intent.Kind.RESEND: "accounts.confirmation.confirmation_resend_process",
-    Intent.Kind.CODE: "accounts.codes.code_send_process",
+    Intent.Kind.SIGNUP: "accounts.flows.signup.signup_process",
+    Intent.Kind.RESET: "accounts.flows.password_reset.password_reset_process",
+    Intent.Kind.RESEND: "accounts.flows.email_verification.confirmation_resend_process",
+    Intent.Kind.CODE: "accounts.flows.code_verification.code_send_process",
 }
 
 

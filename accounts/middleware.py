@@ -1,4 +1,4 @@
-"""Keeps accounts/sessions.py's rows in step with the requests of logged-in users."""
+"""Keeps accounts/flows/sessions.py's rows in step with the requests of logged-in users."""
 
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out
@@ -6,8 +6,8 @@ from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 
-from . import sessions
 from .conf import settings
+from .flows import sessions
 from .flows.mfa import mfa_enabled, reauth_record
 from .ratelimit import client_ip
 

@@ -37,7 +37,12 @@ class UserManager(DjangoUserManager):
         return super()._create_user(username, email_canonical(email), password, **extra_fields)
 
 
-class User(AbstractUser):
+class AbstractAccountsUser(AbstractUser):
+    """What the account flows need of a user: a unique canonical address, a username with its
+    case-folded key, when the address was confirmed and the language of their email. A project
+    with a user model of its own subclasses this and names it in AUTH_USER_MODEL; `User` below
+    is then swapped out and gets no table."""
+
     username = models.CharField(
         _("username"),
         max_length=30,
@@ -63,6 +68,7 @@ class User(AbstractUser):
     REQUIRED_FIELDS = ["email"]
 
     class Meta:
+        abstract = True
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
@@ -91,6 +97,13 @@ class User(AbstractUser):
 
     def mark_email_confirmed(self, *, when=None):
         self.email_confirmed_at = when or timezone.now()
+
+
+class User(AbstractAccountsUser):
+    """The default user model (AUTH_USER_MODEL = "accounts.User")."""
+
+    class Meta(AbstractAccountsUser.Meta):
+        swappable = "AUTH_USER_MODEL"
 
 
 class EmailCaptcha(models.Model):
@@ -185,7 +198,7 @@ class AppToken(models.Model):
 
 
 class UserSession(models.Model):
-    """One logged-in browser of a user, for the "your sessions" list (accounts/sessions.py).
+    """One logged-in browser of a user, for the "your sessions" list (accounts/flows/sessions.py).
 
     The session key is kept only as a SHA-256 hash: a leaked table names no session a thief could
     use. Ending a session deletes its row; the middleware logs out a session whose row is gone.

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import intents, signup
+from . import intents
+from .flows import signup
 
 
 @shared_task(ignore_result=True)

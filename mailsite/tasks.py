@@ -13,8 +13,8 @@ def alerts_check():
 
 @shared_task(ignore_result=False)
 def retention_purge():
+    from accounts.flows.sessions import sessions_prune
     from accounts.retention import code_audit_purge
-    from accounts.sessions import sessions_prune
     from notifications.ops.retention import retention_apply
 
     done = retention_apply()

@@ -4,6 +4,8 @@
 with its clients' authentication (request.auth is the user) under /{client}/. Errors raise
 ninja's HttpError and Http404, and follows over their limit raise follows.limits.FollowLimited, which
 the project's API answers as problem details (a 429 with Retry-After).
+
+It needs django-ninja, the `api` extra; the rest of the app does not.
 """
 
 from typing import Literal
@@ -12,8 +14,14 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Field, Path, Query, Router, Schema
-from ninja.errors import HttpError
+
+try:
+    from ninja import Field, Path, Query, Router, Schema
+    from ninja.errors import HttpError
+except ImportError as error:
+    raise ImportError(
+        "notifications.api needs django-ninja, which is not installed: pip install 'mailsite-apps[api]'", name="ninja"
+    ) from error
 
 from .follows import services as follows
 from .follows.limits import follow_limit_consume

@@ -2,8 +2,9 @@
 webhooks that anyone could post to, a From address at localhost."""
 
 import email.utils
+import importlib.util
 
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Info, Warning, register
 
 from .conf import settings
 from .follows import limits
@@ -97,3 +98,27 @@ def sns_settings_readable(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register()
+def optional_packages(app_configs, **kwargs):
+    """The extras a project's settings ask for, installed; and a word when metrics record nothing."""
+    found = []
+    if settings.NOTIFICATIONS_REDIS_URL and importlib.util.find_spec("redis") is None:
+        found.append(
+            Error(
+                "NOTIFICATIONS_REDIS_URL is set, but the redis package is not installed.",
+                hint="pip install 'mailsite-apps[redis]', or unset NOTIFICATIONS_REDIS_URL to keep the send "
+                "rate in each process.",
+                id="notifications.E004",
+            )
+        )
+    if importlib.util.find_spec("prometheus_client") is None:
+        found.append(
+            Info(
+                "prometheus-client is not installed: the outbox's Prometheus metrics record nothing.",
+                hint="pip install 'mailsite-apps[prometheus]' to record them.",
+                id="notifications.I001",
+            )
+        )
+    return found

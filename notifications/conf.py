@@ -123,6 +123,8 @@ DEFAULTS = {
     # such mail is not sent and its row says why. 0 turns a limit off.
     "NOTIFICATIONS_UNSOLICITED_PER_HOUR": 10,
     "NOTIFICATIONS_UNSOLICITED_PER_DAY": 30,
+    # Seconds an idempotency key is kept: the same key again within them sends nothing more.
+    "NOTIFICATIONS_IDEMPOTENCY_WINDOW": 24 * 3600,
     # Anymail's settings; the tracking webhooks read WEBHOOK_SECRET from it.
     "ANYMAIL": {},
 }

@@ -353,3 +353,21 @@ class WebhookToken(models.Model):
 
     def __str__(self):
         return self.token
+
+
+class IdempotencyKey(models.Model):
+    """A caller's idempotency key (outbox/idempotency.py): the first send with it writes the row and
+    its email; another send with it before `expires_at` writes nothing and gets that email back."""
+
+    key = models.CharField(_("key"), max_length=255, unique=True)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, help_text=_("What the first send asked for."))
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+
+    def __str__(self):
+        return self.key

@@ -4,10 +4,23 @@ the process). The app never reads a project's REDIS_URL."""
 
 import threading
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .conf import settings
+
+MISSING = "NOTIFICATIONS_REDIS_URL is set, but the redis package is not installed: pip install 'mailsite-apps[redis]'"
 
 _clients = {}
 _lock = threading.Lock()
+
+
+def redis_module():
+    """The redis package (the `redis` extra), which only a project that names a Redis needs."""
+    try:
+        import redis
+    except ImportError as error:
+        raise ImproperlyConfigured(MISSING) from error
+    return redis
 
 
 def redis_client():
@@ -15,8 +28,7 @@ def redis_client():
     if url:
         with _lock:
             if url not in _clients:
-                import redis  # only a project that names a Redis needs the package
-
+                redis = redis_module()
                 _clients[url] = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
             return _clients[url]
     if "django_redis" in settings.CACHES.get("default", {}).get("BACKEND", ""):

@@ -3,6 +3,7 @@
 Other apps and projects import these names from here; the code lives in notifications/outbox/.
 """
 
+from .outbox.idempotency import IdempotencyKeyReused
 from .outbox.services import email_render, email_send, outbox_purge_address
 
-__all__ = ["email_render", "email_send", "outbox_purge_address"]
+__all__ = ["IdempotencyKeyReused", "email_render", "email_send", "outbox_purge_address"]

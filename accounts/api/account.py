@@ -7,15 +7,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from ninja import Path, Router, Status
 
-from .. import email_change as email_change_flow
 from .. import forms
 from ..conf import settings
-from ..deletion import account_delete
-from ..email_revert import email_revert
+from ..flows import email_change as email_change_flow
+from ..flows.account_deletion import account_delete
+from ..flows.email_change_revert import email_revert
+from ..flows.password_reset import password_changed_notify
+from ..flows.sessions import device_describe, session_end, session_list, sessions_end_others
 from ..models import AppToken
 from ..origin import request_origin
-from ..passwords import password_changed_notify
-from ..sessions import device_describe, session_end, session_list, sessions_end_others
 from ..tokens import TokenError
 from . import schemas as s
 from .auth import _token_problem

@@ -9,25 +9,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from ninja import Router, Status
 
-from .. import confirmation, forms
-from ..codes import CodeError, Purpose, code_send, code_sent_message
+from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
+from ..flows import email_verification
+from ..flows.code_verification import CodeError, Purpose, code_send, code_sent_message
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
+from ..flows.email_verification_by_code import PENDING_KEY, email_verify_by_code, verification_pending
+from ..flows.login_by_code import login_by_code
 from ..flows.mfa import mfa_login_start
-from ..identity import login_key
-from ..login_by_code import login_by_code
-from ..origin import request_origin
-from ..passwords import (
+from ..flows.password_reset import (
     password_reset_by_code,
     password_reset_by_key,
     password_reset_code_send,
     password_reset_key_user,
     password_reset_request,
 )
+from ..flows.signup import signup_request, user_register
+from ..identity import login_key
+from ..origin import request_origin
 from ..ratelimit import client_ip
-from ..signup import signup_request, user_register
 from ..tokens import TokenError
-from ..verification import PENDING_KEY, email_verify_by_code, verification_pending
 from . import schemas as s
 from .clients import ClientKind, client_for
 from .common import LOGIN_EMAIL_KEY, RESET_EMAIL_KEY, code_problem, language, limit, session_out
@@ -132,9 +133,9 @@ def email_verify(request, client: ClientKind, body: s.VerifyKeyIn):
     limit(request, "confirm")
     proofs = api_client.peek().get(SIGNUP_PROOFS_SESSION_KEY, [])
     try:
-        user = confirmation.email_confirm_check(token=body.key)
+        user = email_verification.email_confirm_check(token=body.key)
         new_password = None
-        if confirmation.confirm_needs_password(user=user, proofs=proofs):
+        if email_verification.confirm_needs_password(user=user, proofs=proofs):
             if not body.password:
                 raise field_problem(
                     "password", _("Choose a new password to confirm this address."), "password_required"
@@ -143,10 +144,10 @@ def email_verify(request, client: ClientKind, body: s.VerifyKeyIn):
             if not form.is_valid():
                 raise invalid(form)
             new_password = body.password
-        confirmation.email_confirm(token=body.key, proofs=proofs, new_password=new_password)
+        email_verification.email_confirm(token=body.key, proofs=proofs, new_password=new_password)
     except TokenError as error:
         raise _token_problem(error) from None
-    except confirmation.PasswordRequired:
+    except email_verification.PasswordRequired:
         raise field_problem(
             "password", _("Choose a new password to confirm this address."), "password_required"
         ) from None
@@ -173,7 +174,7 @@ def email_verify_resend(request, client: ClientKind, body: s.EmailIn):
     if not form.is_valid():
         raise invalid(form)
     limit(request, "confirm_resend", key=form.cleaned_data["email"])
-    confirmation.confirmation_resend(email=form.cleaned_data["email"])
+    email_verification.confirmation_resend(email=form.cleaned_data["email"])
     by = "code" if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE else "link"
     return Status(202, {"detail": _("If this address needs confirming, a new message is on its way."), "by": by})
 

@@ -2,13 +2,13 @@
 
 from django.utils.translation import get_language
 
-from ..codes import LOGIN_EMAIL_SESSION_KEY as LOGIN_EMAIL_KEY
-from ..codes import CodeLimited
+from ..flows.code_verification import LOGIN_EMAIL_SESSION_KEY as LOGIN_EMAIL_KEY
+from ..flows.code_verification import CodeLimited
+from ..flows.email_verification_by_code import PENDING_KEY
 from ..flows.mfa import PENDING_KEY as MFA_PENDING_KEY
 from ..flows.mfa import mfa_login_pending, second_factor_methods
-from ..passwords import RESET_EMAIL_SESSION_KEY as RESET_EMAIL_KEY
+from ..flows.password_reset import RESET_EMAIL_SESSION_KEY as RESET_EMAIL_KEY
 from ..ratelimit import client_ip, ratelimit_consume
-from ..verification import PENDING_KEY
 from .problems import field_problem, limited
 
 

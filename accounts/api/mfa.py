@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from ninja import Router, Status
 
-from ..codes import CodeError
 from ..conf import settings
 from ..flows import mfa, recovery_codes, totp
+from ..flows.code_verification import CodeError
 from ..flows.notices import mfa_notify
 from ..flows.second_factor import mfa_login_by_code, reauth_by_proof, reauth_code_send
 from ..models import Authenticator

@@ -10,11 +10,11 @@ from ninja import Router, Status
 
 from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
 from ..flows import mfa, passkeys
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
+from ..flows.email_verification_by_code import PENDING_KEY, verification_pending
 from ..flows.notices import mfa_notify
 from ..origin import request_origin
-from ..verification import PENDING_KEY, verification_pending
 from . import schemas as s
 from .clients import ClientKind, client_auth, client_for
 from .common import language, limit, session_out

@@ -13,6 +13,16 @@ removed), which a password reset or a factor removed in another browser does.
 A *client* here is what `request` stands for: the API's client when the request came through the
 JSON API (`request._api_client`, set by accounts.api.clients.client_for), else the browser's
 session. Both have `state` (a dict kept with the client), `peek()`, `changed()` and `login(user)`.
+
+Plugging in another factor (passkeys):
+- add its (method, check) pair to FACTORS, so `second_factor_methods` and `reauth_methods` list it;
+- on the log-in step, prove it for `mfa_login_pending(request)`'s user, then call
+  `mfa_login_complete(request, method="passkey")`;
+- when a logged-in person proves it, call `reauth_record(request, method="passkey")`;
+- keep adding and removing it behind a fresh proof (pages: accounts.views.mfa.reauth_required;
+  API: accounts.api.mfa.reauth_require), and tell the owner with
+  accounts.flows.notices.mfa_notify(event="factor_added" or "factor_removed", factor="passkey").
+`security_state` already covers passkeys: adding or removing one ends pending log-ins and trusts.
 """
 
 import time
@@ -33,9 +43,16 @@ PENDING_KEY = "accounts_mfa_pending"
 REAUTH_KEY = "accounts_reauth"
 STATE_SALT = "accounts.flows.mfa.security_state"
 
-# The factors that make an account need a second factor, as (Authenticator.Kind, method name).
-# Recovery codes are not one of them: they stand in for a lost factor. Passkeys add their line.
-FACTOR_METHODS = [(Authenticator.Kind.TOTP, "totp")]
+
+
+def _has_totp(user):
+    return Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).exists()
+
+
+# The factors that make an account need a second factor, as (method, does `user` have it?).
+# Recovery codes are not one of them: they stand in for a lost factor. A new kind of factor adds
+# its pair, e.g. ("passkey", lambda user: Passkey.objects.filter(user=user).exists()).
+FACTORS = [("totp", _has_totp), ("passkey", lambda user: Passkey.objects.filter(user=user).exists())]
 
 METHOD_NAMES = {
     "totp": gettext_lazy("a code from your authenticator app"),
@@ -68,14 +85,11 @@ def second_factor_methods(user) -> list[str]:
     """The ways `user` can pass the second factor of a log-in, e.g. ["totp", "recovery_code"];
     [] when the account has no second factor (it logs in with its first). "recovery_code" is listed
     only beside a real factor and while an unused code is left. A new kind of factor adds its
-    (Authenticator.Kind, method) pair to FACTOR_METHODS."""
+    (method, check) pair to FACTORS; the log-in step, re-authentication and the API then offer it."""
     if user is None or not user.pk:
         return []
-    kinds = set(Authenticator.objects.filter(user=user).values_list("kind", flat=True))
-    methods = [method for kind, method in FACTOR_METHODS if kind in kinds]
-    if Passkey.objects.filter(user=user).exists():  # passkeys are rows of their own
-        methods.append("passkey")
-    if methods and Authenticator.Kind.RECOVERY_CODES in kinds:
+    methods = [method for method, has_it in FACTORS if has_it(user)]
+    if methods:
         from .recovery_codes import recovery_codes_left
 
         if recovery_codes_left(user=user):

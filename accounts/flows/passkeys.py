@@ -48,10 +48,10 @@ from webauthn.helpers.structs import (
 )
 
 from ..conf import settings
-from ..confirmation import signup_proof_of
 from ..errors import AccountsError
 from ..intents import intent_record
 from ..models import Intent, Passkey
+from .email_verification import signup_proof_of
 
 logger = logging.getLogger(__name__)
 
@@ -412,10 +412,10 @@ def passkey_signup_begin(*, store, email, username):
 
 
 def passkey_signup_finish(*, store, credential, language=None):
-    """Record the sign-up for the worker (accounts.signup.signup_process), with the checked
+    """Record the sign-up for the worker (accounts.flows.signup.signup_process), with the checked
     passkey instead of a password, exactly as a sign-up with a password is: the same work for
     every address, and the account usable only once its address is confirmed. Returns (email,
-    proof): the proof the signing-up client keeps (accounts.confirmation.signup_proof)."""
+    proof): the proof the signing-up client keeps (accounts.flows.email_verification.signup_proof)."""
     challenge, pending = _challenge_take(store=store, purpose=SIGNUP)
     verified, transports = _registration_verify(credential=credential, challenge=challenge)
     email, username = pending["email"], pending["username"]

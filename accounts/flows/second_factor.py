@@ -5,8 +5,8 @@ prove themselves in their own flow and call accounts.flows.mfa's functions direc
 
 from django.utils.translation import gettext as _
 
-from ..codes import CodeError, CodeLimited, Purpose, code_consume, code_send
 from ..ratelimit import ratelimit_consume
+from .code_verification import CodeError, CodeLimited, Purpose, code_consume, code_send
 from .mfa import MfaError, MfaLimited, mfa_login_complete, mfa_login_pending, reauth_methods, reauth_record
 from .notices import mfa_notify
 from .recovery_codes import recovery_code_use

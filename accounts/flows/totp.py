@@ -149,11 +149,10 @@ def totp_verify(*, user, code, ip=None, now=None) -> bool:
 def totp_remove(*, user):
     """Remove `user`'s authenticator app; True if there was one. With no factor left, the recovery
     codes go too (they would stand in for nothing)."""
-    from .mfa import FACTOR_METHODS
+    from .mfa import mfa_enabled
 
     with transaction.atomic():
         removed = Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).delete()[0] > 0
-        kinds = [kind for kind, _method in FACTOR_METHODS]
-        if removed and not Authenticator.objects.filter(user=user, kind__in=kinds).exists():
+        if removed and not mfa_enabled(user):
             Authenticator.objects.filter(user=user, kind=Authenticator.Kind.RECOVERY_CODES).delete()
     return removed

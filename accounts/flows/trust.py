@@ -19,7 +19,7 @@ from django.utils.crypto import constant_time_compare
 
 from ..conf import settings
 from ..models import TrustedBrowser
-from ..sessions import device_describe
+from .sessions import device_describe
 
 COOKIE_NAME = "accounts_trusted_browser"
 SALT = "accounts.flows.trust"

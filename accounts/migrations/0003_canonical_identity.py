@@ -33,7 +33,8 @@ def _problems(users):
 
 def canonicalise(apps, schema_editor):
     User = apps.get_model("accounts", "User")
-    users = list(User.objects.order_by("pk"))
+    # A project with a user model of its own has no accounts.User table (it is swapped out).
+    users = [] if User._meta.swapped else list(User.objects.order_by("pk"))
     problems = _problems(users)
     if problems:
         raise IdentityConflict(
@@ -43,7 +44,8 @@ def canonicalise(apps, schema_editor):
             + "\nChange the address or username of all but one of each group (or fix the "
             "invalid address), then run migrate again. Nothing was changed."
         )
-    User.objects.bulk_update(users, ["email", "username_key"], batch_size=500)
+    if users:
+        User.objects.bulk_update(users, ["email", "username_key"], batch_size=500)
     EmailCaptcha = apps.get_model("accounts", "EmailCaptcha")
     for row in EmailCaptcha.objects.iterator():
         try:

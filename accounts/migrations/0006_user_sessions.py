@@ -7,28 +7,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_intent'),
+        ("accounts", "0005_intent"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UserSession',
+            name="UserSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_hash', models.CharField(max_length=64, unique=True, verbose_name='session key hash')),
-                ('ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('user_agent', models.CharField(blank=True, max_length=400, verbose_name='browser')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='logged in')),
-                ('last_seen_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='last seen')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key_hash", models.CharField(max_length=64, unique=True, verbose_name="session key hash")),
+                ("ip", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("user_agent", models.CharField(blank=True, max_length=400, verbose_name="browser")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="logged in")),
+                ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="last seen")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'session',
-                'verbose_name_plural': 'sessions',
-                'ordering': ['-last_seen_at', '-id'],
-                'indexes': [models.Index(fields=['user', 'last_seen_at'], name='accounts_session_user_idx')],
+                "verbose_name": "session",
+                "verbose_name_plural": "sessions",
+                "ordering": ["-last_seen_at", "-id"],
+                "indexes": [models.Index(fields=["user", "last_seen_at"], name="accounts_session_user_idx")],
             },
         ),
     ]

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from accounts.codes import CodeError, CodeLimited, code_consume, code_send
+from accounts.flows.code_verification import CodeError, CodeLimited, code_consume, code_send
 from accounts.models import EmailCaptcha
 from notifications.models import OutboundEmail
 

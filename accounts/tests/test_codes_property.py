@@ -87,7 +87,7 @@ def test_checking_never_errors(client, email, code):
 def test_the_services_raise_only_validation_errors(email, code, purpose):
     from django.core.exceptions import ValidationError
 
-    from accounts.codes import code_consume, code_send
+    from accounts.flows.code_verification import code_consume, code_send
 
     for call in (
         lambda: code_send(email=email, purpose=purpose, ip=code),

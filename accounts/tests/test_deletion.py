@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts import deletion
 from accounts.conf import settings as app_settings
+from accounts.flows import account_deletion
 from accounts.models import UserSession
 from notifications.models import Follow
 from notifications.services import email_send
@@ -21,7 +21,7 @@ def test_deletion_purges_the_outbox_but_the_notice(outbox, user_factory):
         email_send(template="password_changed", to=to, context={"user": ada, "reset_url": "x"})
     email_send(template="password_changed", to="xada@example.com", context={"user": ada, "reset_url": "x"})
 
-    assert deletion.account_delete(user=ada) == 2
+    assert account_deletion.account_delete(user=ada) == 2
     assert not get_user_model().objects.filter(username="ada").exists()
     assert not Follow.objects.exists()
     rows = outbox.rows()
@@ -35,35 +35,35 @@ def test_deletion_purges_the_outbox_but_the_notice(outbox, user_factory):
 
 def test_a_code_confirms_once_and_dies_after_wrong_tries(outbox, user_factory, settings):
     ada = user_factory("ada")
-    deletion.deletion_code_send(user=ada)
+    account_deletion.deletion_code_send(user=ada)
     message = outbox.last_to("ada@example.com")
     code = next(line.strip() for line in message.body.splitlines() if line.strip().isdigit())
     assert outbox.rows(template="account_delete_code").get().sensitive
-    with pytest.raises(deletion.DeletionError):
-        deletion.deletion_confirm(user=ada, code="000000" if code != "000000" else "111111")
-    deletion.deletion_confirm(user=ada, code=code)
-    with pytest.raises(deletion.DeletionError):  # single use
-        deletion.deletion_confirm(user=ada, code=code)
+    with pytest.raises(account_deletion.DeletionError):
+        account_deletion.deletion_confirm(user=ada, code="000000" if code != "000000" else "111111")
+    account_deletion.deletion_confirm(user=ada, code=code)
+    with pytest.raises(account_deletion.DeletionError):  # single use
+        account_deletion.deletion_confirm(user=ada, code=code)
 
     settings.ACCOUNTS_RATE_LIMITS_ENABLED = False
-    deletion.deletion_code_send(user=ada)
+    account_deletion.deletion_code_send(user=ada)
     code = next(line.strip() for line in outbox.last_to("ada@example.com").body.splitlines() if line.strip().isdigit())
     wrong = "000000" if code != "000000" else "111111"
     for _try in range(app_settings.ACCOUNTS_CODE_MAX_ATTEMPTS):
-        with pytest.raises(deletion.DeletionError):
-            deletion.deletion_confirm(user=ada, code=wrong)
-    with pytest.raises(deletion.DeletionError):  # the right code, too late
-        deletion.deletion_confirm(user=ada, code=code)
+        with pytest.raises(account_deletion.DeletionError):
+            account_deletion.deletion_confirm(user=ada, code=wrong)
+    with pytest.raises(account_deletion.DeletionError):  # the right code, too late
+        account_deletion.deletion_confirm(user=ada, code=code)
 
 
 def test_confirmation_tries_are_limited(user_factory):
     ada = user_factory("ada")
     for _try in range(10):
-        with pytest.raises(deletion.DeletionError) as caught:
-            deletion.deletion_confirm(user=ada, password="guess")
-        assert not isinstance(caught.value, deletion.DeletionLimited)
-    with pytest.raises(deletion.DeletionLimited) as caught:
-        deletion.deletion_confirm(user=ada, password=PASSWORD)  # even the right one, once limited
+        with pytest.raises(account_deletion.DeletionError) as caught:
+            account_deletion.deletion_confirm(user=ada, password="guess")
+        assert not isinstance(caught.value, account_deletion.DeletionLimited)
+    with pytest.raises(account_deletion.DeletionLimited) as caught:
+        account_deletion.deletion_confirm(user=ada, password=PASSWORD)  # even the right one, once limited
     assert caught.value.retry_after > 0
 
 

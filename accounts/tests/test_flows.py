@@ -114,7 +114,7 @@ def test_confirm_link_expires_and_a_new_one_can_be_asked_for(client, outbox):
 
 
 def test_signup_with_a_valid_code_confirms_and_logs_in_without_a_link(client, outbox):
-    from accounts.codes import code_send
+    from accounts.flows.code_verification import code_send
 
     code_send(email="new@example.com", purpose="signup", ip="127.0.0.1")
     code = re.search(r"^\s*(\d{6})\s*$", outbox.last_to("new@example.com").body, re.M).group(1)
@@ -130,7 +130,7 @@ def test_signup_with_a_valid_code_confirms_and_logs_in_without_a_link(client, ou
 
 
 def test_signup_with_a_wrong_code_is_a_field_error_and_creates_nothing(client, outbox):
-    from accounts.codes import code_send
+    from accounts.flows.code_verification import code_send
 
     code_send(email="new@example.com", purpose="signup", ip="127.0.0.1")
     code = re.search(r"^\s*(\d{6})\s*$", outbox.last_to("new@example.com").body, re.M).group(1)
@@ -205,15 +205,15 @@ def test_resend_button_on_the_login_page_sends_a_link(user_factory, client, outb
 
 
 def test_confirmation_mail_is_in_the_users_language(user_factory, outbox, monkeypatch):
-    from accounts import confirmation, passwords
+    from accounts.flows import email_verification, password_reset
 
     seen = []
-    real = confirmation.email_send
-    for flow in (confirmation, passwords):
+    real = email_verification.email_send
+    for flow in (email_verification, password_reset):
         monkeypatch.setattr(flow, "email_send", lambda **kw: seen.append(kw["language"]) or real(**kw))
     user = user_factory(confirmed=False, language="zh-hans")
-    confirmation.confirmation_send(user=user)
-    passwords.password_changed_notify(user=user)
+    email_verification.confirmation_send(user=user)
+    password_reset.password_changed_notify(user=user)
     assert seen == ["zh-hans", "zh-hans"]
 
 

@@ -81,7 +81,7 @@ def test_existing_address_is_not_looked_up_without_a_code(user_factory, django_a
 
 def test_code_is_not_checked_while_other_fields_are_wrong(outbox):
     """A right code is not used up by a form that fails anyway: it still works afterwards."""
-    from accounts.codes import code_consume, code_send
+    from accounts.flows.code_verification import code_consume, code_send
 
     from .code_helpers import code_from
 

@@ -115,7 +115,7 @@ def test_worker_creates_a_new_account_and_tells_an_existing_owner(accounts, post
 
 
 def test_browser_that_signed_up_keeps_its_password_at_confirmation(postgres, redis_cache, client):
-    from accounts.confirmation import SIGNUP_PROOFS_SESSION_KEY, confirm_needs_password
+    from accounts.flows.email_verification import SIGNUP_PROOFS_SESSION_KEY, confirm_needs_password
 
     signup(client, FREE)
     process_all()

@@ -4,7 +4,7 @@ change of address, kills every link made before it."""
 import pytest
 from django.test import Client
 
-from accounts import confirmation
+from accounts.flows import email_verification
 from accounts.tokens import TokenInvalid, confirm_token_generator
 
 from .support import NEW_PASSWORDS, PASSWORD, link_path  # noqa: F401
@@ -48,13 +48,13 @@ def test_a_password_change_kills_the_email_change_link(outbox, user_factory):
 def test_a_change_of_address_or_password_kills_a_confirmation_link(user_factory):
     user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
-    assert confirmation.email_confirm_check(token=token) == user
+    assert email_verification.email_confirm_check(token=token) == user
     user.set_password("something else entirely")
     user.save()
     with pytest.raises(TokenInvalid):
-        confirmation.email_confirm_check(token=token)
+        email_verification.email_confirm_check(token=token)
     token = confirm_token_generator.make_token(user=user, email=user.email)
     user.email = "moved@example.com"
     user.save()
     with pytest.raises(TokenInvalid):
-        confirmation.email_confirm(token=token, new_password="whatever it is now")
+        email_verification.email_confirm(token=token, new_password="whatever it is now")

@@ -1,11 +1,11 @@
 """Notices a person can act on: when, where from and what to do, and the link that undoes an email
-change from the old address even after a thief changed the password (accounts.email_revert)."""
+change from the old address even after a thief changed the password (accounts.flows.email_change_revert)."""
 
 import pytest
 from django.test import Client
 
+from accounts.flows.password_reset import password_changed_notify
 from accounts.origin import user_agent_describe
-from accounts.passwords import password_changed_notify
 
 from .api_helpers import ApiClient
 from .support import NEW_PASSWORDS, PASSWORD, html_of, link_path

@@ -14,10 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from webauthn.helpers import bytes_to_base64url
 
-from accounts.confirmation import email_confirm, signup_proof
 from accounts.flows import passkeys
+from accounts.flows.email_verification import email_confirm, signup_proof
+from accounts.flows.signup import user_register
 from accounts.models import Intent, Passkey
-from accounts.signup import user_register
 from accounts.tokens import confirm_token_generator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_cache")]

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts import sessions
+from accounts.flows import sessions
 from accounts.models import UserSession
 from testing.users import PASSWORD
 

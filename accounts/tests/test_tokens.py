@@ -5,7 +5,7 @@ import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts import confirmation, email_change
+from accounts.flows import email_change, email_verification
 from accounts.tokens import (
     TokenAddressTaken,
     TokenExpired,
@@ -51,12 +51,12 @@ def test_token_expires_after_the_confirm_timeout(user_factory):
     with time_machine.travel(start, tick=False):
         token = confirm_token_generator.make_token(user=user, email=user.email)
     with time_machine.travel(start + timedelta(days=3) - timedelta(seconds=5), tick=False):
-        assert confirmation.email_confirm_check(token=token) == user
+        assert email_verification.email_confirm_check(token=token) == user
     with time_machine.travel(start + timedelta(days=3, seconds=5), tick=False):
         with pytest.raises(TokenExpired):
-            confirmation.email_confirm_check(token=token)
+            email_verification.email_confirm_check(token=token)
         with pytest.raises(TokenExpired):
-            confirmation.email_confirm(token=token)
+            email_verification.email_confirm(token=token)
     user.refresh_from_db()
     assert user.email_confirmed_at is None
 
@@ -77,12 +77,12 @@ def test_confirm_timeout_is_read_from_settings_at_call_time(user_factory):
 def test_confirmation_is_single_use(user_factory):
     user = user_factory(confirmed=False)
     token = confirm_token_generator.make_token(user=user, email=user.email)
-    assert confirmation.email_confirm(token=token, proofs=[confirmation.signup_proof(user=user)]) == user
+    assert email_verification.email_confirm(token=token, proofs=[email_verification.signup_proof(user=user)]) == user
     user.refresh_from_db()
     confirmed_at = user.email_confirmed_at
     assert confirmed_at is not None
     with pytest.raises(TokenUsed):
-        confirmation.email_confirm(token=token, new_password="another long passphrase")
+        email_verification.email_confirm(token=token, new_password="another long passphrase")
     user.refresh_from_db()
     assert user.email_confirmed_at == confirmed_at
 
@@ -93,7 +93,7 @@ def test_confirmation_token_is_bound_to_the_address_it_was_sent_to(user_factory)
     user.email = "other@example.com"
     user.save()
     with pytest.raises(TokenInvalid):
-        confirmation.email_confirm(token=token)
+        email_verification.email_confirm(token=token)
     user.refresh_from_db()
     assert user.email_confirmed_at is None
 
@@ -103,7 +103,7 @@ def test_token_for_a_deleted_user_is_invalid(user_factory):
     token = confirm_token_generator.make_token(user=user, email=user.email)
     user.delete()
     with pytest.raises(TokenInvalid):
-        confirmation.email_confirm(token=token)
+        email_verification.email_confirm(token=token)
 
 
 def test_tokens_of_one_kind_are_not_accepted_as_the_other(user_factory):
@@ -125,7 +125,9 @@ def test_tokens_survive_a_secret_key_rotation_but_not_a_dropped_key(user_factory
         with pytest.raises(TokenInvalid):
             confirm_token_generator.read_token(token)
     with override_settings(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[old_key]):
-        assert confirmation.email_confirm(token=token, proofs=[confirmation.signup_proof(user=user)]) == user
+        assert (
+            email_verification.email_confirm(token=token, proofs=[email_verification.signup_proof(user=user)]) == user
+        )
 
 
 def test_email_change_token_dies_once_the_address_changed(user_factory):

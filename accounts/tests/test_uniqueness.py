@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from accounts.flows.signup import user_register
 from accounts.forms import SignupForm
-from accounts.signup import user_register
 from notifications.models import OutboundEmail
 
 from .support import PASSWORD  # noqa: F401

@@ -1,4 +1,4 @@
-"""The account pages, one module per flow, as the flow modules of accounts/ are. They check rate
+"""The account pages, one module per flow, as accounts/flows/ has. They check rate
 limits, validate through a form (accounts.forms) and hand off to the flow:
 
   signup.py        sign-up (with an optional emailed code)

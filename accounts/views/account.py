@@ -1,5 +1,5 @@
 """Account settings: the page, your sessions, and deleting your account. Thin over
-accounts.sessions and accounts.deletion, which the JSON API calls too."""
+accounts.flows.sessions and accounts.flows.account_deletion, which the JSON API calls too."""
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -14,8 +14,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import FormView, TemplateView
 
-from .. import deletion, forms, sessions
-from ..flows import mfa, trust
+from .. import forms
+from ..conf import settings
+from ..flows import account_deletion, mfa, sessions, trust
 from ..ratelimit import ratelimit_response
 from .base import FormPageMixin
 from .mfa import reauth_required
@@ -72,17 +73,17 @@ class AccountDeleteView(FormPageMixin, FormView):
     def form_valid(self, form):
         user = self.request.user
         logout(self.request)
-        deletion.account_delete(user=user)
+        account_deletion.account_delete(user=user)
         messages.success(self.request, _("Your account was deleted. We sent a last email to confirm it."))
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 @method_decorator([require_POST, login_required], name="dispatch")
 class AccountDeleteCodeView(View):
     def post(self, request):
         try:
-            ttl = deletion.deletion_code_send(user=request.user)
-        except deletion.DeletionLimited as error:
+            ttl = account_deletion.deletion_code_send(user=request.user)
+        except account_deletion.DeletionLimited as error:
             return ratelimit_response(request, error.retry_after, error.messages[0])
         minutes = max(1, ttl // 60)
         text = ngettext(

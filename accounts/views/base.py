@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from .. import forms
-from ..codes import CodeLimited
 from ..conf import settings
+from ..flows.code_verification import CodeLimited
 from ..ratelimit import client_ip, ratelimit_consume, ratelimit_response
 from ..tokens import TokenError
 
@@ -63,7 +63,7 @@ def safe_next(request, fallback):
 class FormPageMixin:
     """For a FormView: an invalid form is the page again with its field errors, answered with
     `invalid_status` (200, as Django's own form pages, unless a page says otherwise), and a
-    refused code (accounts.codes) is a 429 over a limit, else an error next to its field."""
+    refused code (accounts.flows.code_verification) is a 429 over a limit, else an error next to its field."""
 
     invalid_status = 200
 

@@ -1,6 +1,6 @@
 """/accounts/code/: "email me a code", as a page and redirect for people (the sign-up form posts
 here without JavaScript) and as JSON for scripts (`Accept: application/json`, a form or a JSON
-object body). The rules (who gets a code, limits, single use) live in accounts.codes."""
+object body). The rules (who gets a code, limits, single use) live in accounts.flows.code_verification."""
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from .. import forms
-from ..codes import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, code_send, code_sent_message
+from ..flows.code_verification import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, code_send, code_sent_message
 from ..ratelimit import client_ip
 from .base import JsonOrPageMixin, safe_next
 

@@ -1,5 +1,5 @@
 """Confirming the address of a new account: "check your inbox", a new link, the link itself, and
-the code after sign-up (accounts.confirmation, accounts.verification)."""
+the code after sign-up (accounts.flows.email_verification, accounts.flows.email_verification_by_code)."""
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -10,13 +10,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from .. import confirmation, forms
-from ..codes import CodeError
+from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
+from ..flows import email_verification
+from ..flows.code_verification import CodeError
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
+from ..flows.email_verification_by_code import PENDING_KEY, email_verify_by_code
 from ..ratelimit import client_ip
 from ..tokens import TokenError
-from ..verification import PENDING_KEY, email_verify_by_code
 from .base import AUTH_BACKEND, FormPageMixin, TokenLinkView, logged_in_message, rate_limited
 
 CONFIRM_SENT_SESSION_KEY = "accounts_confirm_sent_to"
@@ -48,7 +49,7 @@ class ConfirmResendView(FormView):
         limited = rate_limited(self.request, "confirm_resend", key=email)
         if limited:
             return limited
-        confirmation.confirmation_resend(email=email)
+        email_verification.confirmation_resend(email=email)
         return confirm_sent_redirect(self.request, email)
 
 
@@ -58,13 +59,13 @@ class ConfirmView(TokenLinkView):
 
     template_name = "accounts/confirm.html"
     invalid_template_name = "accounts/confirm_invalid.html"
-    check = staticmethod(confirmation.email_confirm_check)
+    check = staticmethod(email_verification.email_confirm_check)
 
     def proofs(self):
         return self.request.session.get(SIGNUP_PROOFS_SESSION_KEY, [])
 
     def get_context(self, user, form=None):
-        if form is None and confirmation.confirm_needs_password(user=user, proofs=self.proofs()):
+        if form is None and email_verification.confirm_needs_password(user=user, proofs=self.proofs()):
             form = forms.SetPasswordForm(user)
         return {"email": user.email, "form": form}
 
@@ -72,15 +73,15 @@ class ConfirmView(TokenLinkView):
         try:
             user = self.check(token=token)
             form = None
-            if confirmation.confirm_needs_password(user=user, proofs=self.proofs()):
+            if email_verification.confirm_needs_password(user=user, proofs=self.proofs()):
                 form = forms.SetPasswordForm(user, request.POST)
                 if not form.is_valid():
                     return render(request, self.template_name, self.get_context(user, form))
             new_password = form.cleaned_data["new_password1"] if form else None
-            user = confirmation.email_confirm(token=token, proofs=self.proofs(), new_password=new_password)
+            user = email_verification.email_confirm(token=token, proofs=self.proofs(), new_password=new_password)
         except TokenError as error:
             return self.invalid(error)
-        except confirmation.PasswordRequired:  # the password changed between the check and now
+        except email_verification.PasswordRequired:  # the password changed between the check and now
             return render(request, self.template_name, self.get_context(user))
         # No new password was asked for, so this browser chose the password: it signed up.
         signed_up_here = form is None and user.has_usable_password()
@@ -89,7 +90,7 @@ class ConfirmView(TokenLinkView):
     def done(self, user, log_in=False):
         messages.success(self.request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
         if self.request.user.is_authenticated:
-            return redirect("home")
+            return redirect(settings.LOGIN_REDIRECT_URL)
         if log_in:
             login(self.request, user, backend=AUTH_BACKEND)
             messages.success(self.request, logged_in_message(user))
@@ -125,7 +126,7 @@ class ConfirmCodeView(FormPageMixin, FormView):
             limited = rate_limited(self.request, "confirm_resend", key=email)
             if limited:
                 return limited
-            confirmation.confirmation_resend(email=email)
+            email_verification.confirmation_resend(email=email)
         messages.info(self.request, _("If this address still needs confirming, a new code is on its way."))
         return redirect("accounts:confirm-code")
 
@@ -138,4 +139,4 @@ class ConfirmCodeView(FormPageMixin, FormView):
         self.request.session.pop(PENDING_KEY, None)
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Thank you: %(email)s is confirmed.") % {"email": user.email})
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)

@@ -1,20 +1,20 @@
-"""Changing the address (accounts.email_change), and undoing a change from the old address
-(accounts.email_revert)."""
+"""Changing the address (accounts.flows.email_change), and undoing a change from the old address
+(accounts.flows.email_change_revert)."""
 
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from .. import forms
-from ..email_change import email_change_check, email_change_confirm, email_change_request
-from ..email_revert import email_revert, email_revert_check
+from ..conf import settings
+from ..flows.email_change import email_change_check, email_change_confirm, email_change_request
+from ..flows.email_change_revert import email_revert, email_revert_check
 from ..origin import request_origin
 from .base import TokenLinkView, rate_limited
 
@@ -47,7 +47,7 @@ class EmailChangeView(LoginRequiredMixin, FormView):
             )
             % {"new": new_email, "old": self.request.user.email},
         )
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 class EmailChangeConfirmView(TokenLinkView):
@@ -64,7 +64,9 @@ class EmailChangeConfirmView(TokenLinkView):
 
     def done(self, user):
         messages.success(self.request, _("Your email address is now %(email)s.") % {"email": user.email})
-        return redirect("home" if self.request.user.is_authenticated else reverse("accounts:login"))
+        if self.request.user.is_authenticated:
+            return redirect(settings.LOGIN_REDIRECT_URL)
+        return redirect("accounts:login")
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -1,4 +1,4 @@
-"""Log-in and log-out: by password, or by a code emailed to a confirmed account (accounts.codes)."""
+"""Log-in and log-out: by password, or by a code emailed to a confirmed account (accounts.flows.code_verification)."""
 
 from urllib.parse import urlencode
 
@@ -16,11 +16,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from .. import forms
-from ..codes import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, code_send, code_sent_message
 from ..conf import settings
+from ..flows.code_verification import LOGIN_EMAIL_SESSION_KEY, CodeError, Purpose, code_send, code_sent_message
+from ..flows.login_by_code import login_by_code, login_code_wait
 from ..flows.mfa import mfa_login_start
 from ..identity import login_key
-from ..login_by_code import login_by_code, login_code_wait
 from ..ratelimit import client_ip
 from .base import JsonOrPageMixin, logged_in_message, rate_limited, safe_next
 

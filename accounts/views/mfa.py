@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.generic import FormView
 
 from .. import mfa_forms
-from ..codes import CodeError
 from ..conf import settings
 from ..flows import mfa, recovery_codes, totp, trust
+from ..flows.code_verification import CodeError
 from ..flows.notices import mfa_notify
 from ..flows.second_factor import mfa_login_by_code, reauth_by_proof, reauth_code_send
 from ..models import Authenticator

@@ -21,12 +21,12 @@ from django.views.generic import FormView, TemplateView
 
 from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
 from ..flows import mfa, passkeys, trust
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
+from ..flows.email_verification_by_code import PENDING_KEY, verification_pending
 from ..flows.notices import mfa_notify
 from ..origin import request_origin
 from ..ratelimit import client_ip, ratelimit_consume, ratelimit_response
-from ..verification import PENDING_KEY, verification_pending
 from .base import AUTH_BACKEND, logged_in_message, request_language
 from .confirmation import CONFIRM_SENT_SESSION_KEY
 from .mfa import reauth_required

@@ -1,4 +1,4 @@
-"""Passwords: reset by an emailed link or code, and change (accounts.passwords)."""
+"""Passwords: reset by an emailed link or code, and change (accounts.flows.password_reset)."""
 
 import hmac
 
@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse_lazy
 from django.utils.crypto import salted_hmac
 from django.utils.decorators import method_decorator
@@ -17,12 +17,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from .. import forms, sessions
-from ..codes import CodeError, CodeLimited
+from .. import forms
 from ..conf import settings
-from ..links import duration_text
-from ..origin import request_origin
-from ..passwords import (
+from ..flows import sessions
+from ..flows.code_verification import CodeError, CodeLimited
+from ..flows.password_reset import (
     RESET_EMAIL_SESSION_KEY,
     password_changed_notify,
     password_reset_by_code,
@@ -30,6 +29,8 @@ from ..passwords import (
     password_reset_complete,
     password_reset_request,
 )
+from ..links import duration_text
+from ..origin import request_origin
 from ..ratelimit import client_ip, ratelimit_response
 from .base import FormPageMixin, private, rate_limited, request_language
 
@@ -157,7 +158,9 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = forms.PasswordChangeForm
     template_name = "accounts/password_change_form.html"
-    success_url = reverse_lazy("home")
+
+    def get_success_url(self):
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
 
     def form_valid(self, form):
         key = self.request.session.session_key  # Django gives this session a new key below

@@ -1,4 +1,4 @@
-"""The sign-up page (accounts.signup), with an optional emailed code that confirms at once."""
+"""The sign-up page (accounts.flows.signup), with an optional emailed code that confirms at once."""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -10,9 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from .. import forms, signup, verification
+from .. import forms
 from ..conf import settings
-from ..confirmation import SIGNUP_PROOFS_SESSION_KEY
+from ..flows import email_verification_by_code, signup
+from ..flows.email_verification import SIGNUP_PROOFS_SESSION_KEY
 from ..ratelimit import ratelimit_response
 from .base import AUTH_BACKEND, rate_limited, request_language
 from .confirmation import confirm_sent_redirect
@@ -25,7 +26,7 @@ class SignupView(FormView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            return redirect("home")
+            return redirect(settings.LOGIN_REDIRECT_URL)
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
@@ -76,11 +77,13 @@ class SignupView(FormView):
             return self.form_invalid(form)
         login(self.request, user, backend=AUTH_BACKEND)
         messages.success(self.request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.username})
-        return redirect("home")
+        return redirect(settings.LOGIN_REDIRECT_URL)
 
     def sent_redirect(self, email, proof):
         """The same answer for a new account and an address that has one."""
         if settings.ACCOUNTS_EMAIL_VERIFICATION_BY_CODE:
-            self.request.session[verification.PENDING_KEY] = verification.verification_pending(email=email, proof=proof)
+            self.request.session[email_verification_by_code.PENDING_KEY] = (
+                email_verification_by_code.verification_pending(email=email, proof=proof)
+            )
             return redirect("accounts:confirm-code")
         return confirm_sent_redirect(self.request, email)

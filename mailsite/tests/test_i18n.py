@@ -151,14 +151,14 @@ def english_request():
 
 
 def test_account_emails_are_in_the_recipients_language(user_factory, english_request, outbox, redis_cache):
-    from accounts import codes, confirmation, email_change, passwords, signup
+    from accounts.flows import code_verification, email_change, email_verification, password_reset, signup
 
     user = user_factory(language="zh-hans")
     user.email_confirmed_at = None
     user.save()
-    confirmation.confirmation_send(user=user)
+    email_verification.confirmation_send(user=user)
     signup.signup_existing_notify(email=user.email)
-    passwords.password_changed_notify(user=user)
+    password_reset.password_changed_notify(user=user)
     email_change.email_change_request(user=user, new_email="ada.new@example.com")
 
     sent = outbox.deliver()
@@ -176,12 +176,12 @@ def test_account_emails_are_in_the_recipients_language(user_factory, english_req
 
     user.mark_email_confirmed()
     user.save()
-    codes.code_send(email=user.email, purpose="login", language="en")
+    code_verification.code_send(email=user.email, purpose="login", language="en")
     assert_chinese(outbox.last_to(user.email))
 
 
 def test_email_change_notice_is_in_the_recipients_language(user_factory, english_request, outbox):
-    from accounts.email_change import email_change_confirm
+    from accounts.flows.email_change import email_change_confirm
     from accounts.tokens import email_change_token_generator
 
     user = user_factory(language="zh-hans")
@@ -322,7 +322,7 @@ def test_switching_saves_a_logged_in_users_email_language(user_factory, client, 
 
     user.refresh_from_db()
     assert user.language == "zh-hans"
-    from accounts.passwords import password_changed_notify
+    from accounts.flows.password_reset import password_changed_notify
 
     with translation.override("en"):
         password_changed_notify(user=user)

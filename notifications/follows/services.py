@@ -258,10 +258,10 @@ def _send_pending(state, pending, now):
         .select_related("follower")
         .order_by("followed_at", "pk")[:shown]
     )
-    return _email(recipient=recipient, followers=[item.follower for item in named], count=count)
+    return _email(recipient=recipient, followers=[item.follower for item in named], count=count, batch=batch)
 
 
-def _email(*, recipient, followers, count):
+def _email(*, recipient, followers, count, batch):
     site = settings.SITE_URL
     unsubscribe_url = site + reverse("notifications:unsubscribe", args=[unsubscribe_token_make(user=recipient)])
     people = [_person(user) for user in followers]
@@ -282,6 +282,8 @@ def _email(*, recipient, followers, count):
         language=user_info(recipient).language,
         category=OutboundEmail.Category.BULK,
         headers={"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        # The recipient's batch number is the event: a retried task sends its alert once.
+        idempotency_key=f"notifications:follower-alert:{recipient.pk}:{batch}",
     )
 
 

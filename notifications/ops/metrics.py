@@ -7,6 +7,10 @@ prometheus-client writes them to files there, and /metrics adds every process's 
 Recorded by hooks the delivery path calls (delivery_sent, delivery_failed, ...) and by signal
 receivers (tracking events saved, sweeper runs), so the path itself carries one line per outcome.
 Each hook also writes the log line an operator follows: outbox id and provider message id.
+
+prometheus-client is the `prometheus` extra. Without it the hooks still log, the counters count
+nothing, and `manage.py check` says so (notifications.I001): a project that does not scrape
+metrics should not need the package, and one that does is told why its /metrics is empty.
 """
 
 import logging
@@ -15,9 +19,13 @@ from celery.signals import task_postrun
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
-from prometheus_client import Counter, Histogram
 
 from ..models import EmailEvent
+
+try:
+    from prometheus_client import Counter, Histogram
+except ImportError:  # the `prometheus` extra is not installed
+    from .null_metrics import Counter, Histogram
 
 logger = logging.getLogger("notifications.ops")
 

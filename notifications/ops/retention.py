@@ -7,6 +7,7 @@ NOTIFICATIONS_CONTENT_RETENTION_DAYS  30   a finished row's content (body, heade
 NOTIFICATIONS_EVENT_RETENTION_DAYS    90   tracking events are deleted
 NOTIFICATIONS_OUTBOX_RETENTION_DAYS   365  finished rows are deleted, with their events
 (failed rows are never touched: an operator handles them, then deletes them in the admin)
+Idempotency keys are deleted once NOTIFICATIONS_IDEMPOTENCY_WINDOW seconds old (24 hours).
 
 Work is done in batches of NOTIFICATIONS_RETENTION_BATCH rows, each its own short transaction, and
 a scheduled run stops after NOTIFICATIONS_RETENTION_MAX_BATCHES of them, so it never holds many
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from ..conf import settings
 from ..models import EmailEvent, OutboundEmail
+from ..outbox import idempotency
 
 logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status
@@ -102,6 +104,7 @@ def retention_apply(*, now=None, bounded=True, batch=None):
         "outbox_deleted": outbox_purge(older_than=setting("NOTIFICATIONS_OUTBOX_RETENTION_DAYS"), **limits),
         "events_deleted": events_purge(older_than=setting("NOTIFICATIONS_EVENT_RETENTION_DAYS"), **limits),
         "content_stripped": content_strip(older_than=setting("NOTIFICATIONS_CONTENT_RETENTION_DAYS"), **limits),
+        "idempotency_keys_deleted": idempotency.keys_purge(now=now),
     }
     if any(done.values()):
         logger.info("retention: %s", ", ".join(f"{key} {value}" for key, value in done.items()))

@@ -7,8 +7,12 @@ OutboxMessage declares the outbox's own options as AnymailMessage declares Anyma
   template   the template name it was rendered from, for the admin
   unsolicited  True when someone who has not proved they own the recipient's mailbox caused it
              (confirmation, reset, code, sign-up notices): counted against the per-mailbox ceiling
+  idempotency_key  a caller's key: the same key again within NOTIFICATIONS_IDEMPOTENCY_WINDOW
+             sends nothing more (outbox/idempotency.py; a plain EmailMessage may instead carry an
+             X-Idempotency-Key header, which is taken off before the message is stored)
 They are kept as the attributes outbox_category, outbox_sensitive, outbox_redact,
-outbox_template and outbox_unsolicited, which a plain EmailMessage may also carry.
+outbox_template, outbox_unsolicited and outbox_idempotency_key, which a plain EmailMessage may
+also carry.
 
 Anymail's attributes (tags, metadata, merge_*, template_id, track_*, esp_extra, ...) are kept in
 the payload and reach the provider; one left UNSET stays UNSET. send_at is the outbox's to keep:
@@ -60,6 +64,7 @@ class OutboxMessageMixin(EmailMessage):
         self.outbox_redact = [str(secret) for secret in kwargs.pop("redact", ())]
         self.outbox_template = kwargs.pop("template", "")
         self.outbox_unsolicited = bool(kwargs.pop("unsolicited", False))
+        self.outbox_idempotency_key = kwargs.pop("idempotency_key", None)
         super().__init__(*args, **kwargs)
 
     def message(self, *, policy=email.policy.default):

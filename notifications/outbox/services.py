@@ -43,11 +43,16 @@ def email_send(
     headers=None,
     from_email=None,
     unsolicited=False,
+    idempotency_key=None,
 ):
     """Render templates/email/<template>/ and send it through the outbox (Django's email API).
-    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834). `unsolicited`:
-    anyone could have caused this mail to `to` without proving the mailbox is theirs, so it counts
-    against the per-mailbox ceiling (outbox/ceiling.py)."""
+    The site sends these by itself, so each says so (Auto-Submitted, RFC 3834).
+
+    `unsolicited`: anyone could have caused this mail to `to` without proving the mailbox is
+    theirs, so it counts against the per-mailbox ceiling (outbox/ceiling.py). With an
+    `idempotency_key`, a second call with the same key within NOTIFICATIONS_IDEMPOTENCY_WINDOW
+    stores and sends nothing (outbox/idempotency.py). Returns the message; its `outbox_id` is its
+    row's id, or the first call's for a repeated key."""
     subject, text, html = email_render(template=template, context=context, language=language)
     message = OutboxMessage(
         subject,
@@ -60,6 +65,7 @@ def email_send(
         redact=redact,
         template=template,
         unsolicited=unsolicited,
+        idempotency_key=idempotency_key,
     )
     message.attach_alternative(html, "text/html")
     message.send()

@@ -53,6 +53,7 @@ def test_the_scheduled_purge_follows_the_defaults():
 
     assert done == {
         "content_stripped": 2,
+        "idempotency_keys_deleted": 0,
         "events_deleted": 1,
         "outbox_deleted": 1,
         "codes_deleted": 1,
@@ -77,6 +78,7 @@ def test_the_scheduled_purge_follows_the_defaults():
     assert list(EmailCaptcha.objects.values_list("pk", flat=True)) == [kept_code.pk]
     assert retention_purge() == {
         "content_stripped": 0,
+        "idempotency_keys_deleted": 0,
         "events_deleted": 0,
         "outbox_deleted": 0,
         "codes_deleted": 0,

@@ -59,7 +59,7 @@ def objects_make(user_factory):
     from django.utils.http import urlsafe_base64_encode
     from django_celery_results.models import GroupResult, TaskResult
 
-    from accounts.codes import code_send_process
+    from accounts.flows.code_verification import code_send_process
     from accounts.models import EmailCaptcha, Passkey, TrustedBrowser
     from accounts.tokens import confirm_token_generator, email_change_token_generator, email_revert_token_generator
     from notifications.dev.mailbox import message_source
@@ -262,4 +262,19 @@ def test_the_header_lines_up_with_the_wide_pages_cards(browser, live_server, set
             brand = page.locator("header.site .brand").bounding_box()
             card = page.locator("main .card").first.bounding_box()
             assert abs(brand["x"] - card["x"]) < 1, (url, width, brand, card)
+    context.close()
+
+
+def test_the_delete_pages_cancel_link_stands_apart_from_the_red_button(browser, live_server, user_factory):
+    user_factory("staff")
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    context.add_cookies(log_in(context)["cookies"])
+    page = context.new_page()
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto("/accounts/delete/")
+        button = page.get_by_role("button", name="Delete my account").bounding_box()
+        cancel = page.get_by_role("link", name="Cancel").bounding_box()
+        gap = cancel["x"] - (button["x"] + button["width"])
+        assert gap >= 12 or cancel["y"] >= button["y"] + button["height"], (width, button, cancel)
     context.close()

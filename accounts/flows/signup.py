@@ -1,7 +1,7 @@
 """Signing up: a request that costs the same for every address, carried out by the worker.
 
 The page or the API records the sign-up (signup_request); the worker creates the account and
-mails its confirmation (accounts.confirmation), or, for an address that has an account, mails its
+mails its confirmation (accounts.flows.email_verification), or, for an address that has an account, mails its
 owner instead (signup_existing_notify), so sign-up reveals nothing about which addresses have
 accounts. A username taken in between is told by mail too (signup_username_taken_notify).
 Accounts never confirmed are deleted once no link can confirm them (unconfirmed_prune).
@@ -18,14 +18,14 @@ from django.utils import timezone
 
 from notifications.services import email_send
 
-from .conf import settings
-from .confirmation import confirmation_link, confirmation_send, confirmation_valid_for, signup_proof_of
-from .identity import email_canonical, email_canonical_or_none
-from .intents import intent_record
-from .links import URGENT, absolute
-from .models import Intent
-from .ratelimit import ratelimit_consume
-from .tokens import confirm_token_generator
+from ..conf import settings
+from ..identity import email_canonical, email_canonical_or_none
+from ..intents import intent_record
+from ..links import URGENT, absolute
+from ..models import Intent
+from ..ratelimit import ratelimit_consume
+from ..tokens import confirm_token_generator
+from .email_verification import confirmation_link, confirmation_send, confirmation_valid_for, signup_proof_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def user_register(*, email, username, password=None, password_hash=None, languag
             user.password = password_hash
             user.save(update_fields=["password"])
         if passkey is not None:
-            from .flows.passkeys import passkey_signup_keep
+            from .passkeys import passkey_signup_keep
 
             passkey_signup_keep(user=user, passkey=passkey)
         if not confirmed:
@@ -62,7 +62,7 @@ def user_register(*, email, username, password=None, password_hash=None, languag
 def signup_request(*, email, username, password, language=None):
     """Record a sign-up for the worker (signup_process). The password is hashed here, for every
     address alike, so the request costs the same whether or not the address has an account.
-    Returns the proof the signing-up browser keeps (accounts.confirmation.signup_proof)."""
+    Returns the proof the signing-up browser keeps (accounts.flows.email_verification.signup_proof)."""
     email = email_canonical(email)
     password_hash = make_password(password)
     intent_record(

@@ -1,5 +1,5 @@
 """Email verification by code after sign-up (ACCOUNTS_EMAIL_VERIFICATION_BY_CODE), allauth's
-`email_verification_by_code` flow; accounts.confirmation sends the code.
+`email_verification_by_code` flow; accounts.flows.email_verification sends the code.
 
 Sign-up leaves a pending verification in the signing-up client's own session (a browser session or
 an API app token): the address and the sign-up's proof (confirmation.signup_proof: a keyed
@@ -15,9 +15,9 @@ import hmac
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from .codes import CodeError, Purpose, code_consume
-from .confirmation import signup_proof, user_confirm
-from .identity import email_canonical_or_none
+from ..identity import email_canonical_or_none
+from .code_verification import CodeError, Purpose, code_consume
+from .email_verification import signup_proof, user_confirm
 
 PENDING_KEY = "accounts_verify_email"
 

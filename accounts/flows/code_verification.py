@@ -35,13 +35,13 @@ from django.utils.translation import gettext as _
 
 from notifications.services import email_send
 
-from .code_activity import activity_note
-from .conf import settings
-from .errors import AccountsError
-from .identity import email_canonical
-from .intents import intent_record
-from .models import EmailCaptcha, Intent
-from .ratelimit import ratelimit_consume, ratelimit_peek
+from ..code_activity import activity_note
+from ..conf import settings
+from ..errors import AccountsError
+from ..identity import email_canonical
+from ..intents import intent_record
+from ..models import EmailCaptcha, Intent
+from ..ratelimit import ratelimit_consume, ratelimit_peek
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def code_send_process(*, email, purpose, ip=None, language=None):
             _mail_code(captcha, code, to=to, language=(user.language if user else None) or language)
             cache.set(_state_key(purpose, email), _state(captcha, code), timeout=ttl + 60)
         elif purpose == Purpose.SIGNUP and user is not None and not locked:
-            # Imported here: accounts.signup imports this module (through accounts.confirmation).
+            # Imported here: accounts.flows.signup imports this module (through accounts.flows.email_verification).
             from .signup import signup_existing_notify
 
             signup_existing_notify(email=email)  # its owner learns why no code came

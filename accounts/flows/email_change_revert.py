@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from .models import AppToken
-from .passwords import password_reset_send
+from ..models import AppToken
+from ..tokens import TokenAddressTaken, TokenInvalid, TokenUsed, email_revert_token_generator
+from .password_reset import password_reset_send
 from .sessions import sessions_end_others
-from .tokens import TokenAddressTaken, TokenInvalid, TokenUsed, email_revert_token_generator
 
 
 def _users():

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0009_mailbox_read'),
+        ('notifications', '0010_idempotency_keys'),
     ]
 
     operations = [

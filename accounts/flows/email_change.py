@@ -1,7 +1,7 @@
 """Changing the address: a link to the new address, then a notice to the old one.
 
 The account keeps its address until the link sent to the new one is used. The old address is
-then told, with a link that undoes the change (accounts.email_revert). Whether another account
+then told, with a link that undoes the change (accounts.flows.email_change_revert). Whether another account
 has the new address is never shown to the person asking: its owner gets a notice instead.
 """
 
@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from notifications.services import email_send
 
-from .identity import email_canonical
-from .links import URGENT, absolute, duration_text, frontend_link
-from .origin import origin_context
-from .tokens import (
+from ..identity import email_canonical
+from ..links import URGENT, absolute, duration_text, frontend_link
+from ..origin import origin_context
+from ..tokens import (
     TokenAddressTaken,
     TokenInvalid,
     TokenUsed,
@@ -85,7 +85,7 @@ def email_change_check(*, token):
 
 def email_change_confirm(*, token, ip=None, user_agent=""):
     """Switch the account to the address the token was sent to (now confirmed) and tell the old
-    address, with a link that undoes the change (accounts.email_revert). Raises TokenError
+    address, with a link that undoes the change (accounts.flows.email_change_revert). Raises TokenError
     (invalid, expired, used, taken)."""
     try:
         with transaction.atomic():

@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 
 from notifications.services import email_send, outbox_purge_address
 
-from .conf import settings
-from .errors import AccountsError
-from .ratelimit import ratelimit_consume
+from ..conf import settings
+from ..errors import AccountsError
+from ..ratelimit import ratelimit_consume
 from .sessions import sessions_end_others
 
 logger = logging.getLogger(__name__)

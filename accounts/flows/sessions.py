@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .conf import settings
-from .models import UserSession
-from .origin import user_agent_describe
+from ..conf import settings
+from ..models import UserSession
+from ..origin import user_agent_describe
 
 # Set in the session once it has a row, so a missing row means "ended", not "never recorded".
 TRACKED_SESSION_KEY = "accounts_session_tracked"

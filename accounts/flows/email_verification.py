@@ -1,5 +1,5 @@
 """Confirming the address of a new account: by a link, or by an emailed code when
-ACCOUNTS_EMAIL_VERIFICATION_BY_CODE is on (accounts.verification checks that code).
+ACCOUNTS_EMAIL_VERIFICATION_BY_CODE is on (accounts.flows.email_verification_by_code checks that code).
 
 A sign-up leaves a proof with the browser or app that chose the password (signup_proof: a keyed
 fingerprint of the address and the password hash). A confirmation from that client keeps the
@@ -9,6 +9,7 @@ password; from anywhere else, the password may be a squatter's, and must be chos
 
 import hmac
 import logging
+import time
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,14 +18,14 @@ from django.utils.crypto import salted_hmac
 
 from notifications.services import email_send
 
-from .codes import CodeLimited, Purpose, code_send
-from .conf import settings
-from .errors import AccountsError
-from .identity import email_canonical_or_none
-from .intents import intent_record
-from .links import URGENT, duration_text, frontend_link
-from .models import Intent
-from .tokens import TokenInvalid, TokenUsed, confirm_token_generator
+from ..conf import settings
+from ..errors import AccountsError
+from ..identity import email_canonical_or_none
+from ..intents import intent_record
+from ..links import URGENT, duration_text, frontend_link
+from ..models import Intent
+from ..tokens import TokenInvalid, TokenUsed, confirm_token_generator
+from .code_verification import CodeLimited, Purpose, code_send
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def confirmation_send(*, user):
         sensitive=True,
         redact=[link, token],
         unsolicited=True,
+        # A resend within the same minute (a double click, a retried request) is one message.
+        idempotency_key=f"accounts:confirm:{user.pk}:{user.email}:{int(time.time() // 60)}",
     )
 
 
@@ -110,7 +113,7 @@ def signup_proof(*, user):
 
 
 def signup_proof_of(*, email, password_hash):
-    """The proof of a sign-up not yet carried out (accounts.signup.signup_request)."""
+    """The proof of a sign-up not yet carried out (accounts.flows.signup.signup_request)."""
     return salted_hmac(SIGNUP_PROOF_SALT, f"{email}\0{password_hash}", algorithm="sha256").hexdigest()
 
 
@@ -167,7 +170,7 @@ def _passkeys_unproven_remove(*, user, proofs):
     mine = signup_proof(user=user)
     proven = any(isinstance(proof, str) and hmac.compare_digest(proof, mine) for proof in proofs)
     if not proven:
-        from .models import Passkey
+        from ..models import Passkey
 
         Passkey.objects.filter(user=user).delete()
 

@@ -1,15 +1,15 @@
 """Log-in by a code emailed to a confirmed account, allauth's `login_by_code` flow.
 
 The code itself (limits, single use, audit rows, the same answer for every address) is
-accounts.codes; this module decides which account a right code opens. The pages and the API both
+accounts.flows.code_verification; this module decides which account a right code opens. The pages and the API both
 log in through it.
 """
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from .codes import CodeError, Purpose, clean_email, code_consume
-from .ratelimit import ratelimit_peek
+from ..ratelimit import ratelimit_peek
+from .code_verification import CodeError, Purpose, clean_email, code_consume
 
 
 def login_code_wait(*, email):

@@ -19,15 +19,15 @@ from django.utils.translation import gettext as _
 
 from notifications.services import email_send
 
-from .codes import CodeError, Purpose, code_consume, code_send
-from .conf import settings
-from .confirmation import user_confirm
-from .identity import email_canonical_or_none
-from .intents import intent_record
-from .links import URGENT, absolute, duration_text, frontend_link
-from .models import Intent
-from .origin import origin_context
-from .tokens import TokenInvalid
+from ..conf import settings
+from ..identity import email_canonical_or_none
+from ..intents import intent_record
+from ..links import URGENT, absolute, duration_text, frontend_link
+from ..models import Intent
+from ..origin import origin_context
+from ..tokens import TokenInvalid
+from .code_verification import CodeError, Purpose, code_consume, code_send
+from .email_verification import user_confirm
 
 # Where a client keeps the address a reset code was sent to, for the page that asks for it.
 RESET_EMAIL_SESSION_KEY = "accounts_reset_code_email"
