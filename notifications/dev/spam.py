@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from ..errors import NotificationsError
+
 TIMEOUT = 60  # seconds; spamassassin loads its rules in one or two
 SCORE = re.compile(r"^\s*(-?[\d.]+)\s*/\s*(-?[\d.]+)\s*$")
 DETAILS = re.compile(r"Content analysis details:\s+\((-?[\d.]+) points?, (-?[\d.]+) required\)")
@@ -26,7 +28,7 @@ class SpamReport:
         return self.score >= self.required
 
 
-class SpamCheckUnavailable(Exception):
+class SpamCheckUnavailable(NotificationsError):
     """Neither spamc (with a running spamd) nor spamassassin could score the message."""
 
 
