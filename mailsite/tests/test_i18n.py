@@ -350,3 +350,16 @@ def test_the_switcher_never_redirects_off_site(client, db):
 
 def test_the_switcher_is_in_the_url_conf_under_djangos_name():
     assert reverse("set_language") == "/i18n/setlang/"
+
+
+def test_djangos_own_password_messages_say_nin_like_ours():
+    """Django's zh_Hans catalogue says "你"; the pages say "您", so locale/ translates Django's again."""
+    from django.contrib.auth.password_validation import password_validators_help_texts
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        texts = password_validators_help_texts()
+        old = translation.gettext("Your old password was entered incorrectly. Please enter it again.")
+    assert texts and all("你" not in text for text in texts), texts
+    assert any("您的密码" in text for text in texts)
+    assert old == "您的旧密码不正确。请重新输入。"
