@@ -44,7 +44,8 @@ def _rewrite(model):
 
 def canonicalise(apps, schema_editor):
     User = apps.get_model("accounts", "User")
-    users = list(User.objects.order_by("pk").only("pk", "email"))
+    # A project with a user model of its own has no accounts.User table (it is swapped out).
+    users = [] if User._meta.swapped else list(User.objects.order_by("pk").only("pk", "email"))
     problems = _problems(users)
     if problems:
         raise IdentityConflict(
@@ -55,7 +56,8 @@ def canonicalise(apps, schema_editor):
             "quotes or names an IP (set ACCOUNTS_ALLOW_ADDRESS_LITERALS_WITHOUT_DNS if you mean to "
             "keep those) another one, then run migrate again. Nothing was changed."
         )
-    User.objects.bulk_update(users, ["email"], batch_size=500)
+    if users:
+        User.objects.bulk_update(users, ["email"], batch_size=500)
     _rewrite(apps.get_model("accounts", "EmailCaptcha"))
     _rewrite(apps.get_model("accounts", "Intent"))
 
