@@ -18,7 +18,7 @@ def log_in(page, login="ada", password=PASSWORD):
     page.goto("/accounts/login/")
     page.get_by_label("Email or username").fill(login)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.locator(".messages")).to_contain_text(f"You are logged in as {login}.")
 
 

@@ -17,7 +17,7 @@ def log_in(page, login, password):
     page.goto("/accounts/login/")
     page.get_by_label("Email or username").fill(login)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
 
 
 def expect_home_logged_in(page, live_server, username):
@@ -97,7 +97,7 @@ def test_forgot_password(page, inbox, live_server, user_factory):
     page.locator(".card").get_by_role("link", name="Log in").click()
     page.get_by_label("Email or username").fill("alan")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.locator(".errorlist")).to_contain_text("do not match an account")
     expect(page).to_have_url(f"{live_server.url}/accounts/login/")
 

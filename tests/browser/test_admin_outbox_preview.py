@@ -19,7 +19,7 @@ def test_the_html_preview_is_as_wide_as_its_field_and_tall_enough_to_read(page, 
     page.goto(f"/admin/login/?next=/admin/notifications/outboundemail/{message.outbox_id}/change/")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     frame = page.locator(".field-message_preview iframe.mail")
     frame.wait_for()
     box = frame.bounding_box()

@@ -42,7 +42,7 @@ def test_dashboard_screenshot(page, inbox, user_factory, smtp_server, live_serve
     page.goto("/admin/login/?next=/admin/delivery/")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name="Delivery dashboard")).to_be_visible()
     expect(page.locator("svg.chart")).to_have_count(4)
     expect(page.locator("text=failed (2)")).to_be_visible()

@@ -65,7 +65,7 @@ def test_readme_account_settings_screenshot(open_page, browser, user_factory, li
             browser_page.goto("/accounts/login/")
             browser_page.get_by_label("Email or username").fill("ada")
             browser_page.get_by_label("Password").fill(PASSWORD)
-            browser_page.get_by_role("button", name="Log in").click()
+            browser_page.get_by_role("button", name="Log in", exact=True).click()
             expect(browser_page.locator(".messages")).to_contain_text("You are logged in as ada.")
     finally:
         other.close()

@@ -21,7 +21,7 @@ def follow(page, follower, followed):
     page.goto("/accounts/login/")
     page.get_by_label("Email or username").fill(follower)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name=f"Hello, {follower}")).to_be_visible()
     page.goto(f"/u/{followed}/")
     page.get_by_role("button", name="Follow", exact=True).click()
