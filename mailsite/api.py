@@ -146,12 +146,8 @@ LINKS = [
     _link("POST /{client}/auth/passkey/login/finish", 200, "GET /{client}/account/passkeys", NEW_SESSION),
     _link("POST /{client}/auth/login", 200, "GET /{client}/account/passkeys", NEW_SESSION),
     _link("POST /{client}/auth/login", 200, "POST /{client}/account/passkeys/begin", NEW_SESSION),
-    _link(
-        "POST /{client}/auth/2fa/passkey/begin",
-        200,
-        "POST /{client}/auth/2fa/passkey",
-        {**CLIENT, "header.X-Session-Token": "$request.header.X-Session-Token"},
-    ),
+    # The second-factor step's begin takes no token parameter (the waiting log-in is the session).
+    _link("POST /{client}/auth/2fa/passkey/begin", 200, "POST /{client}/auth/2fa/passkey", CLIENT),
     _link(
         "POST /{client}/auth/reauthenticate/passkey/begin",
         200,
