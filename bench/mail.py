@@ -49,14 +49,14 @@ def rows_insert(messages, batch=2000):
 
     from notifications.backends import OutboxBackend
     from notifications.models import OutboundEmail
-    from notifications.outbox.message import validate
+    from notifications.outbox.message import to_payload, validate
 
     backend = OutboxBackend()
     by_queue = {}
     for message in messages:
         validate(message)
     for start in range(0, len(messages), batch):
-        rows = [backend._row(message) for message in messages[start : start + batch]]
+        rows = [backend._row(message, to_payload(message)) for message in messages[start : start + batch]]
         with transaction.atomic():
             OutboundEmail.objects.bulk_create(rows)
         for row in rows:

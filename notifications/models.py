@@ -32,7 +32,7 @@ class OutboundEmail(models.Model):
     payload_encrypted = models.TextField(blank=True)
     sensitive = models.BooleanField(default=False)
     # Caused by someone who has not proved the mailbox is theirs: counted by the per-mailbox ceiling.
-    unsolicited = models.BooleanField(default=False)
+    unsolicited = models.BooleanField(default=False, db_default=False)  # db_default: raw COPY/INSERTs too
     redacted = models.BooleanField(default=False)
 
     attempts = models.PositiveIntegerField(default=0)
